@@ -1,0 +1,25 @@
+//===- shape_rules.h - Result type of every op, from its operand types ----===//
+//
+// One rule per row of ops.def. A rule reads the operand types and attributes of a
+// structurally valid node (arity and attribute types already checked) and returns the result
+// type, or throws bisc::Error saying what does not fit; inferShapes() adds the node's name.
+#pragma once
+
+#include "ir/graph.h"
+
+namespace bisc {
+
+using ShapeRule = TensorType (*)(const Node &);
+
+/// The rule of `op`, dispatched through the op table.
+ShapeRule shapeRule(OpId op);
+
+/// Output size of a convolution or pooling window along one axis, with PyTorch's rounding
+/// (floor, or ceil where the last window still starts inside the input or left padding).
+int64_t windowOutputSize(int64_t in, int64_t kernel, int64_t stride, int64_t padBegin,
+                         int64_t padEnd, int64_t dilation, bool ceilMode);
+
+/// Axis in [0, rank) from a possibly negative axis; throws if out of range.
+int64_t normalizeAxis(int64_t axis, size_t rank);
+
+} // namespace bisc

@@ -1,0 +1,56 @@
+//===- types.cpp - Element types, shapes and tensor types -----------------===//
+#include "ir/types.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <charconv>
+
+namespace bisc {
+
+std::string_view dtypeName(DType dtype) {
+  switch (dtype) {
+  case DType::f32: return "f32";
+  case DType::i32: return "i32";
+  }
+  return "?";
+}
+
+std::optional<DType> parseDType(std::string_view text) {
+  if (text == "f32") return DType::f32;
+  if (text == "i32") return DType::i32;
+  return std::nullopt;
+}
+
+size_t dtypeBytes(DType) { return 4; }
+
+int64_t numElements(const Shape &shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+std::optional<Shape> parseShapeArg(std::string_view text) {
+  Shape shape;
+  while (!text.empty()) {
+    size_t cut = text.find('x');
+    std::string_view part = text.substr(0, cut);
+    int64_t dim = 0;
+    auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), dim);
+    if (ec != std::errc() || end != part.data() + part.size() || dim <= 0) return std::nullopt;
+    shape.push_back(dim);
+    if (cut == std::string_view::npos) break;
+    text.remove_prefix(cut + 1);
+    if (text.empty()) return std::nullopt;
+  }
+  if (shape.empty()) return std::nullopt;
+  return shape;
+}
+
+std::string shapeToString(const Shape &shape) { return fmt::format("[{}]", fmt::join(shape, ",")); }
+
+std::string toString(const TensorType &type) {
+  return fmt::format("{}{}", dtypeName(type.dtype), shapeToString(type.shape));
+}
+
+} // namespace bisc
