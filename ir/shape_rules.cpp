@@ -8,8 +8,6 @@
 
 namespace bisc {
 
-namespace {
-
 const TensorType &operand(const Node &node, size_t i) { return node.inputs[i]->type; }
 
 void expectRank(const Node &node, size_t i, size_t rank) {
@@ -23,7 +21,6 @@ void expectF32(const Node &node, size_t i) {
     fail("{} must be f32, got {}", node.info().operandName(i), toString(operand(node, i)));
 }
 
-/// An Ints attribute of exactly `size` elements, each >= `min`.
 const std::vector<int64_t> &intsAttr(const Node &node, const char *name, size_t size,
                                      int64_t min) {
   const std::vector<int64_t> &values = node.attrInts(name);
@@ -76,7 +73,7 @@ TensorType infer_batch_norm(const Node &node) {
   return operand(node, 0);
 }
 
-TensorType sameAsInput(const Node &node) {
+static TensorType sameAsInput(const Node &node) {
   expectF32(node, 0);
   return operand(node, 0);
 }
@@ -91,7 +88,7 @@ TensorType infer_dropout(const Node &node) {
 }
 
 /// NumPy broadcasting of two f32 operands.
-TensorType broadcast(const Node &node) {
+static TensorType broadcast(const Node &node) {
   expectF32(node, 0);
   expectF32(node, 1);
   const Shape &a = operand(node, 0).shape, &b = operand(node, 1).shape;
@@ -155,7 +152,7 @@ TensorType infer_resize(const Node &node) {
   return {DType::f32, out};
 }
 
-TensorType pool(const Node &node, bool hasDilation) {
+static TensorType pool(const Node &node, bool hasDilation) {
   expectRank(node, 0, 4);
   expectF32(node, 0);
   auto kernel = intsAttr(node, "kernel", 2, 1);
@@ -196,7 +193,7 @@ TensorType infer_argmax(const Node &node) {
   return {DType::i32, out};
 }
 
-TensorType softmaxLike(const Node &node) {
+static TensorType softmaxLike(const Node &node) {
   expectF32(node, 0);
   normalizeAxis(node.attrInt("axis"), operand(node, 0).shape.size());
   return operand(node, 0);
@@ -204,8 +201,6 @@ TensorType softmaxLike(const Node &node) {
 
 TensorType infer_softmax(const Node &node) { return softmaxLike(node); }
 TensorType infer_log_softmax(const Node &node) { return softmaxLike(node); }
-
-} // namespace
 
 int64_t windowOutputSize(int64_t in, int64_t kernel, int64_t stride, int64_t padBegin,
                          int64_t padEnd, int64_t dilation, bool ceilMode) {

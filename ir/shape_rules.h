@@ -11,6 +11,21 @@ namespace bisc {
 
 using ShapeRule = TensorType (*)(const Node &);
 
+// The rule of each op, defined in shape_rules.cpp or, for fused ops, next to the op's
+// other hand-written parts.
+#define BISC_OP(id, ...) TensorType infer_##id(const Node &node);
+#include "ir/ops.def"
+
+// Checks shared by the rules; each throws bisc::Error naming the operand or attribute.
+const TensorType &operand(const Node &node, size_t i);
+void expectRank(const Node &node, size_t i, size_t rank);
+void expectF32(const Node &node, size_t i);
+/// An Ints attribute of exactly `size` elements, each >= `min`.
+const std::vector<int64_t> &intsAttr(const Node &node, const char *name, size_t size,
+                                     int64_t min);
+/// Operand i must be an f32 vector of `channels` elements (BN parameters, biases).
+void expectChannelVector(const Node &node, size_t i, int64_t channels);
+
 /// The rule of `op`, dispatched through the op table.
 ShapeRule shapeRule(OpId op);
 
