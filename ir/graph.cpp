@@ -53,7 +53,10 @@ Value *Graph::newValue(const std::string &name, ValueKind kind, TensorType type)
   if (name.empty()) fail("graph '{}': empty value name", name_);
   auto [it, inserted] = values_.try_emplace(name);
   if (!inserted) fail("graph '{}': duplicate name '{}'", name_, name);
-  it->second = std::make_unique<Value>(Value{name, kind, std::move(type), nullptr, nullptr});
+  it->second = std::make_unique<Value>();
+  it->second->name = name;
+  it->second->kind = kind;
+  it->second->type = std::move(type);
   return it->second.get();
 }
 

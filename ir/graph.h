@@ -29,6 +29,8 @@ struct Value {
   TensorType type;
   Node *producer = nullptr;            ///< for results
   std::shared_ptr<const Tensor> data;  ///< for weights, once loaded
+  /// Byte offset in the activation arena, set by the plan-memory pass; -1 when unplanned.
+  int64_t arenaOffset = -1;
 };
 
 struct Node {

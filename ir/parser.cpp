@@ -166,6 +166,12 @@ private:
     Node *node = nullptr;
     addChecked([&] { node = graph_->addNode(*op, nodeName, inputs, attrs); });
     if (consume(':')) annotations_[node] = {type(), line_};
+    skipSpace();
+    if (rest_.starts_with("at ")) {
+      advance(2);
+      node->result->arenaOffset = std::get<int64_t>(attrValue(AttrType::Int));
+      if (node->result->arenaOffset < 0) error("arena offset must be >= 0");
+    }
   }
 
   std::vector<std::pair<std::string, Attribute>> parseAttrs(const OpInfo &info) {

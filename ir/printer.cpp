@@ -37,7 +37,9 @@ std::string printNode(const Node &node) {
                          printAttr(node.attrs[i]));
   }
   if (!attrs.empty()) line += " {" + attrs + "}";
-  return line + " : " + toString(node.result->type);
+  line += " : " + toString(node.result->type);
+  if (node.result->arenaOffset >= 0) line += fmt::format(" at {}", node.result->arenaOffset);
+  return line;
 }
 
 std::string printGraph(const Graph &graph) {

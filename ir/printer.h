@@ -6,7 +6,8 @@
 //     return logits = %conv, aux = %other [training_only]
 //   }
 //
-// Attributes equal to their default are not printed. parse(print(g)) prints the same text.
+// Attributes equal to their default are not printed. After plan-memory, a result's arena
+// offset follows its type: `: f32[1,8,32,64] at 4096`. parse(print(g)) prints the same text.
 #pragma once
 
 #include "ir/graph.h"

@@ -40,6 +40,18 @@ TEST_CASE("text form: print(parse(text)) reproduces the text") {
   CHECK(printGraph(*again) == kSmallGraph);
 }
 
+TEST_CASE("text form: arena offsets round-trip") {
+  const char *text = R"(graph @g(%x: f32[1,2,4,4]) {
+  %a = relu(%x) : f32[1,2,4,4] at 0
+  %b = sigmoid(%a) : f32[1,2,4,4] at 128
+  return y = %b
+}
+)";
+  auto graph = parseGraph(text);
+  CHECK(graph->find("b")->arenaOffset == 128);
+  CHECK(printGraph(*graph) == text);
+}
+
 TEST_CASE("text form: result types may be omitted and are inferred") {
   auto graph = parseGraph(R"(graph @g(%x: f32[2,3,5,7]) {
     %p = avg_pool(%x) {kernel=[3,3], stride=[2,2], pads=[1,1,1,1], ceil_mode=true}
