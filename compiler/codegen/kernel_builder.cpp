@@ -1,0 +1,123 @@
+//===- kernel_builder.cpp - IRBuilder helpers shared by all kernel emitters -===//
+#include "compiler/codegen/kernel_builder.h"
+
+#include "ir/error.h"
+
+#include <llvm/IR/Intrinsics.h>
+
+namespace bisc {
+
+int64_t WeightsBlob::add(const void *data, size_t bytes) {
+  bytes_.resize((bytes_.size() + 63) / 64 * 64, '\0');
+  int64_t offset = int64_t(bytes_.size());
+  bytes_.append(static_cast<const char *>(data), bytes);
+  return offset;
+}
+
+KernelBuilder::KernelBuilder(llvm::Function *function, const BufferMap &buffers)
+    : builder_(llvm::BasicBlock::Create(function->getContext(), "entry", function)),
+      buffers_(buffers) {
+  llvm::Value *frame = function->getArg(0);
+  begin_ = function->getArg(1);
+  end_ = function->getArg(2);
+  // Load every frame slot once; unused loads are removed by the optimiser.
+  for (int slot = 0; slot < 5; ++slot) {
+    llvm::Value *address = builder_.CreateConstInBoundsGEP1_64(builder_.getPtrTy(), frame, uint64_t(slot));
+    frameBases_[slot] = builder_.CreateLoad(builder_.getPtrTy(), address, "frame." + std::to_string(slot));
+  }
+}
+
+llvm::Value *KernelBuilder::f32(float value) {
+  return llvm::ConstantFP::get(builder_.getFloatTy(), double(value));
+}
+
+llvm::Value *KernelBuilder::base(const Value *value) {
+  auto it = buffers_.locations.find(value);
+  if (it == buffers_.locations.end()) fail("codegen: tensor '{}' has no buffer", value->name);
+  llvm::Value *slotBase = frameBases_[int(it->second.slot)];
+  return builder_.CreateConstInBoundsGEP1_64(builder_.getInt8Ty(), slotBase,
+                                             uint64_t(it->second.byteOffset), value->name);
+}
+
+llvm::Value *KernelBuilder::blobPointer(int64_t byteOffset) {
+  return builder_.CreateConstInBoundsGEP1_64(builder_.getInt8Ty(), frameBases_[int(Slot::Weights)],
+                                             uint64_t(byteOffset));
+}
+
+llvm::Value *KernelBuilder::element(llvm::Value *base, llvm::Value *index, llvm::Type *type) {
+  return builder_.CreateInBoundsGEP(type ? type : f32Type(), base, index);
+}
+
+llvm::Value *KernelBuilder::loadF32(llvm::Value *base, llvm::Value *index) {
+  return builder_.CreateLoad(f32Type(), element(base, index));
+}
+
+void KernelBuilder::storeF32(llvm::Value *value, llvm::Value *base, llvm::Value *index) {
+  builder_.CreateStore(value, element(base, index));
+}
+
+llvm::Value *KernelBuilder::loadI32(llvm::Value *base, llvm::Value *index) {
+  return builder_.CreateLoad(builder_.getInt32Ty(), element(base, index, builder_.getInt32Ty()));
+}
+
+void KernelBuilder::loop(llvm::Value *begin, llvm::Value *end,
+                         const std::function<void(llvm::Value *)> &body, int64_t step) {
+  llvm::Function *function = builder_.GetInsertBlock()->getParent();
+  llvm::LLVMContext &ctx = context();
+  llvm::BasicBlock *preheader = builder_.GetInsertBlock();
+  llvm::BasicBlock *header = llvm::BasicBlock::Create(ctx, "loop", function);
+  llvm::BasicBlock *bodyBlock = llvm::BasicBlock::Create(ctx, "loop.body", function);
+  llvm::BasicBlock *exit = llvm::BasicBlock::Create(ctx, "loop.exit", function);
+  builder_.CreateBr(header);
+  builder_.SetInsertPoint(header);
+  llvm::PHINode *index = builder_.CreatePHI(builder_.getInt64Ty(), 2, "i");
+  index->addIncoming(begin, preheader);
+  builder_.CreateCondBr(builder_.CreateICmpSLT(index, end), bodyBlock, exit);
+  builder_.SetInsertPoint(bodyBlock);
+  body(index);
+  llvm::Value *next = builder_.CreateAdd(index, i64(step), "i.next", false, true);
+  index->addIncoming(next, builder_.GetInsertBlock());
+  builder_.CreateBr(header);
+  builder_.SetInsertPoint(exit);
+}
+
+llvm::Value *KernelBuilder::stackSlot(llvm::Type *type) {
+  llvm::BasicBlock &entry = builder_.GetInsertBlock()->getParent()->getEntryBlock();
+  llvm::IRBuilder<> atEntry(&entry, entry.begin());
+  return atEntry.CreateAlloca(type);
+}
+
+void KernelBuilder::ifThen(llvm::Value *cond, const std::function<void()> &then) {
+  llvm::Function *function = builder_.GetInsertBlock()->getParent();
+  llvm::BasicBlock *thenBlock = llvm::BasicBlock::Create(context(), "then", function);
+  llvm::BasicBlock *after = llvm::BasicBlock::Create(context(), "endif", function);
+  builder_.CreateCondBr(cond, thenBlock, after);
+  builder_.SetInsertPoint(thenBlock);
+  then();
+  builder_.CreateBr(after);
+  builder_.SetInsertPoint(after);
+}
+
+llvm::Value *KernelBuilder::maxI(llvm::Value *a, llvm::Value *b) {
+  return builder_.CreateSelect(builder_.CreateICmpSGT(a, b), a, b);
+}
+
+llvm::Value *KernelBuilder::minI(llvm::Value *a, llvm::Value *b) {
+  return builder_.CreateSelect(builder_.CreateICmpSLT(a, b), a, b);
+}
+
+llvm::Value *KernelBuilder::relu(llvm::Value *x) {
+  // x < 0 ? 0 : x keeps NaN as NaN, like PyTorch.
+  return builder_.CreateSelect(builder_.CreateFCmpOLT(x, f32(0.0f)), f32(0.0f), x);
+}
+
+llvm::Value *KernelBuilder::exp(llvm::Value *x) {
+  return builder_.CreateUnaryIntrinsic(llvm::Intrinsic::exp, x);
+}
+
+llvm::Value *KernelBuilder::sigmoid(llvm::Value *x) {
+  llvm::Value *e = exp(builder_.CreateFNeg(x));
+  return builder_.CreateFDiv(f32(1.0f), builder_.CreateFAdd(f32(1.0f), e));
+}
+
+} // namespace bisc

@@ -1,0 +1,24 @@
+//===- schedule.h - How a kernel's loops are arranged ----------------------===//
+//
+// The algorithm of a kernel (what it computes) is fixed by its op; the Schedule says how
+// the loops run. Emitters read only this struct for such choices, so tuning a kernel edits
+// its schedule, never its emitter.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace bisc {
+
+struct Schedule {
+  /// Iterations of the outer loop split across threads (e.g. N x output channels).
+  int64_t parallelCount = 1;
+  /// Output rows computed together so that their accumulators stay in cache (dense conv).
+  int64_t tileRows = 8;
+  /// Vector width in f32 lanes the target offers (4 NEON/SSE, 8 AVX2, 16 AVX-512).
+  int64_t vectorWidth = 8;
+
+  std::string describe() const;
+};
+
+} // namespace bisc

@@ -1,0 +1,56 @@
+/*===- bisc_runtime.h - What generated code and the runtime share --------===*
+ *
+ * Compiled into every generated library with -DBISC_NAME=<model>, so two models linked into
+ * one app never clash: every symbol is prefixed with the model name. Generated code (the
+ * LLVM module) defines the BISC_SYM(graph_*) symbols; the runtime defines the rest.
+ *===----------------------------------------------------------------------===*/
+#ifndef BISC_RUNTIME_H
+#define BISC_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef BISC_NAME
+#error "compile the runtime with -DBISC_NAME=<model name>"
+#endif
+
+#define BISC_CAT2(a, b) a##_##b
+#define BISC_CAT(a, b) BISC_CAT2(a, b)
+#define BISC_SYM(x) BISC_CAT(BISC_NAME, x)
+
+/* The library is built with -fvisibility=hidden; only the model API is exported. */
+#define BISC_API __attribute__((visibility("default")))
+
+/* The frame every kernel receives: base pointers, indexed by these slots. */
+enum {
+  BISC_FRAME_ARENA = 0,
+  BISC_FRAME_WEIGHTS = 1,
+  BISC_FRAME_INPUT = 2,
+  BISC_FRAME_OUTPUT = 3, /* logits */
+  BISC_FRAME_LABELS = 4, /* u8 labels, run_labels only */
+  BISC_FRAME_SLOTS = 5
+};
+
+/* A kernel runs iterations [begin, end) of its parallel axis. */
+typedef void (*bisc_kernel_fn)(void **frame, int64_t begin, int64_t end);
+
+typedef struct bisc_pool bisc_pool;
+
+/* Thread pool: `threads` - 1 workers plus the calling thread; 1 spawns none. */
+int BISC_SYM(rt_pool_create)(bisc_pool **pool, int threads);
+void BISC_SYM(rt_pool_destroy)(bisc_pool *pool);
+/* Called by generated code: splits [0, count) into contiguous chunks, one per thread. */
+void BISC_SYM(rt_parallel_for)(bisc_pool *pool, bisc_kernel_fn kernel, void **frame, int64_t count);
+
+/* Defined by generated code. */
+extern void BISC_SYM(graph_run)(void **frame, bisc_pool *pool);
+extern void BISC_SYM(graph_labels)(void **frame, bisc_pool *pool);
+extern const int64_t BISC_SYM(graph_arena_bytes);
+extern const int64_t BISC_SYM(graph_logits_offset); /* arena scratch for run_labels */
+extern const int64_t BISC_SYM(graph_weights_bytes);
+extern const uint64_t BISC_SYM(graph_weights_checksum);
+extern const int64_t BISC_SYM(graph_input_shape)[4];
+extern const int64_t BISC_SYM(graph_output_shape)[4];
+extern const unsigned char *const BISC_SYM(graph_embedded_weights); /* NULL with a side file */
+
+#endif

@@ -1,0 +1,114 @@
+#include "compiled_model.h"
+
+#include "ir/error.h"
+
+#include <dlfcn.h>
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+
+namespace bisc::testing {
+
+namespace {
+
+using CreateFn = int (*)(void **, const void *);
+using RunFn = int (*)(void *, const float *, size_t, float *, size_t);
+using RunLabelsFn = int (*)(void *, const float *, size_t, uint8_t *, size_t);
+using DestroyFn = void (*)(void *);
+
+struct Options {
+  int num_threads;
+  void *workspace;
+  size_t workspace_bytes;
+  const char *weights_path;
+};
+
+float hashToUnit(uint32_t x) {
+  x ^= x >> 16; x *= 0x7feb352dU; x ^= x >> 15; x *= 0x846ca68bU; x ^= x >> 16;
+  return float(x) / 4294967295.0f * 2.0f - 1.0f;
+}
+
+} // namespace
+
+CompiledModel::CompiledModel(const Graph &graph, const std::string &name, int threads) : name_(name) {
+  std::string dir = std::string(BISC_BINARY_DIR) + "/test-out/codegen/" + name;
+  std::filesystem::remove_all(dir);
+  CompileOptions options;
+  options.name = name;
+  options.outputDir = dir;
+  stats_ = compileGraph(graph, options);
+  for (const GraphOutput &out : graph.outputs())
+    if (!out.trainingOnly) { output_ = out.value->type; break; }
+  library_ = dlopen((dir + "/lib" + name + ".so").c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!library_) fail("dlopen: {}", dlerror());
+  Options opts{threads, nullptr, 0, nullptr};
+  int status = reinterpret_cast<CreateFn>(symbol("create"))(&ctx_, &opts);
+  if (status != 0) fail("{}_create failed with status {}", name, status);
+}
+
+CompiledModel::~CompiledModel() {
+  if (ctx_) reinterpret_cast<DestroyFn>(symbol("destroy"))(ctx_);
+  if (library_) dlclose(library_);
+}
+
+void *CompiledModel::symbol(const std::string &suffix) {
+  void *fn = dlsym(library_, (name_ + "_" + suffix).c_str());
+  if (!fn) fail("missing symbol {}_{}", name_, suffix);
+  return fn;
+}
+
+Tensor CompiledModel::run(const Tensor &input) {
+  Tensor out(output_);
+  int status = reinterpret_cast<RunFn>(symbol("run"))(ctx_, input.f32().data(), size_t(input.elements()),
+                                                      out.f32().data(), size_t(out.elements()));
+  if (status != 0) fail("{}_run failed with status {}", name_, status);
+  return out;
+}
+
+std::vector<uint8_t> CompiledModel::runLabels(const Tensor &input) {
+  const Shape &s = output_.shape;
+  std::vector<uint8_t> labels(size_t(s[0] * s[2] * s[3]));
+  int status = reinterpret_cast<RunLabelsFn>(symbol("run_labels"))(ctx_, input.f32().data(), size_t(input.elements()),
+                                                                    labels.data(), labels.size());
+  if (status != 0) fail("{}_run_labels failed with status {}", name_, status);
+  return labels;
+}
+
+void fillWeightsForTest(Graph &graph, uint32_t seed) {
+  uint32_t t = seed * 7919u;
+  for (Value *weight : graph.weights()) {
+    Tensor data(weight->type);
+    auto values = data.f32();
+    bool isVariance = weight->name.ends_with("running_var");
+    float fanIn = weight->type.shape.size() == 4
+                      ? float(weight->type.shape[1] * weight->type.shape[2] * weight->type.shape[3])
+                      : 1.0f;
+    for (size_t i = 0; i < values.size(); ++i) {
+      float u = hashToUnit(t * 2654435761u + uint32_t(i));
+      values[i] = isVariance ? 0.5f + 0.5f * std::fabs(u) : u * std::sqrt(3.0f / fanIn);
+    }
+    weight->data = std::make_shared<Tensor>(std::move(data));
+    ++t;
+  }
+}
+
+Tensor testInput(const Shape &shape, uint32_t seed) {
+  Tensor input({DType::f32, shape});
+  auto values = input.f32();
+  for (size_t i = 0; i < values.size(); ++i) values[i] = hashToUnit(seed * 40503u + uint32_t(i) * 2246822519u);
+  return input;
+}
+
+double relativeError(const Tensor &a, const Tensor &b) {
+  auto x = a.f32(), y = b.f32();
+  REQUIRE(x.size() == y.size());
+  double maxDiff = 0, maxRef = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    maxDiff = std::max(maxDiff, double(std::fabs(x[i] - y[i])));
+    maxRef = std::max(maxRef, double(std::fabs(y[i])));
+  }
+  return maxRef > 0 ? maxDiff / maxRef : maxDiff;
+}
+
+} // namespace bisc::testing

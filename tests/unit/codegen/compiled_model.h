@@ -1,0 +1,45 @@
+// Test helper: compiles a graph to a shared library and runs it through its C API.
+#pragma once
+
+#include "compiler/codegen/compile.h"
+#include "ir/graph.h"
+#include "ir/tensor.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bisc::testing {
+
+/// A generated library loaded with dlopen; the API symbols are looked up by the model name.
+class CompiledModel {
+public:
+  /// Compiles `graph` for the host into a fresh directory under the build tree.
+  CompiledModel(const Graph &graph, const std::string &name, int threads = 1);
+  ~CompiledModel();
+  CompiledModel(const CompiledModel &) = delete;
+  CompiledModel &operator=(const CompiledModel &) = delete;
+
+  /// Runs to logits; the input must have the graph's input shape.
+  Tensor run(const Tensor &input);
+  std::vector<uint8_t> runLabels(const Tensor &input);
+  const CompileStats &stats() const { return stats_; }
+
+private:
+  void *symbol(const std::string &suffix);
+
+  std::string name_;
+  CompileStats stats_;
+  TensorType output_;
+  void *library_ = nullptr;
+  void *ctx_ = nullptr;
+};
+
+/// Deterministic weights from a formula (no RNG state): weight i of tensor t.
+void fillWeightsForTest(Graph &graph, uint32_t seed);
+/// A deterministic input in [-1, 1].
+Tensor testInput(const Shape &shape, uint32_t seed);
+/// max |a - b| / max |b|.
+double relativeError(const Tensor &a, const Tensor &b);
+
+} // namespace bisc::testing
