@@ -204,9 +204,11 @@ TensorType infer_log_softmax(const Node &node) { return softmaxLike(node); }
 
 int64_t windowOutputSize(int64_t in, int64_t kernel, int64_t stride, int64_t padBegin,
                          int64_t padEnd, int64_t dilation, bool ceilMode) {
-  int64_t span = in + padBegin + padEnd - dilation * (kernel - 1) - 1;
-  if (span < 0) return 0;
-  int64_t out = (span + (ceilMode ? stride - 1 : 0)) / stride + 1;
+  // PyTorch divides rounding down; in ceil mode the numerator can be >= 0 even when the
+  // dilated kernel is wider than the padded input (one window, partly outside).
+  int64_t numerator = in + padBegin + padEnd - dilation * (kernel - 1) - 1 + (ceilMode ? stride - 1 : 0);
+  if (numerator < 0) return 0;
+  int64_t out = numerator / stride + 1;
   // PyTorch: the last window must start inside the input or the left padding.
   if (ceilMode && (out - 1) * stride >= in + padBegin) --out;
   return out;

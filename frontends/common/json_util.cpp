@@ -14,6 +14,8 @@ namespace bisc::json_util {
 
 namespace {
 
+constexpr int kMaxDepth = 64;
+
 /// nlohmann prefixes messages with "[json.exception.parse_error.101] "; users need the rest.
 std::string stripExceptionId(const std::string &message) {
   size_t close = message.find("] ");
@@ -28,7 +30,12 @@ Json parse(std::string_view text, const std::string &file) {
   // One key set per open object: nlohmann keeps the last of duplicate keys silently, which
   // would hide a typo'd or doubled weight entry.
   std::vector<std::set<std::string>> openObjects;
-  auto callback = [&](int, Json::parse_event_t event, Json &parsed) {
+  auto callback = [&](int depth, Json::parse_event_t event, Json &parsed) {
+    // Both formats nest a few levels; a pathological nesting depth would otherwise exhaust
+    // the stack when the parsed value is built or destroyed.
+    if ((event == Json::parse_event_t::object_start || event == Json::parse_event_t::array_start) &&
+        depth >= kMaxDepth)
+      fail("{}: JSON nested deeper than {} levels", file, kMaxDepth);
     if (event == Json::parse_event_t::object_start) openObjects.emplace_back();
     else if (event == Json::parse_event_t::object_end) openObjects.pop_back();
     else if (event == Json::parse_event_t::key && !openObjects.empty() &&

@@ -37,7 +37,7 @@ public:
 
   Shape shape() {
     std::string_view rest = after("'shape'");
-    if (!rest.starts_with("(")) fail("{}: header field 'shape' must be a tuple", path_);
+    if (!rest.starts_with("(")) badShape();
     Shape shape;
     rest.remove_prefix(1);
     while (true) {
@@ -45,13 +45,18 @@ public:
       if (rest.starts_with(")")) return shape;
       int64_t dim = 0;
       auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), dim);
-      if (ec != std::errc() || dim < 0) fail("{}: malformed 'shape' in the header", path_);
+      if (ec != std::errc() || dim < 0) badShape();
       shape.push_back(dim);
       rest.remove_prefix(size_t(end - rest.data()));
     }
   }
 
 private:
+  [[noreturn]] void badShape() {
+    fail("{}: header field 'shape' must be a tuple of non-negative integers like (1, 3, 64, 128)",
+         path_);
+  }
+
   /// The text after "key:" and spaces.
   std::string_view after(std::string_view key) {
     size_t at = text_.find(key);

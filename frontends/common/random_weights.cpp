@@ -70,9 +70,19 @@ Shape calibrationShape(const Shape &inputShape) { return {4, inputShape[1], 64, 
 
 namespace {
 
-enum class Role { None, ConvWeight, ConvBias, BnWeight, BnBias, BnMean, BnVar, Other };
+enum class Role { None, ConvWeight, ConvBias, BnWeight, ResidualBnWeight, BnBias, BnMean, BnVar, Other };
 
-Role roleOfUse(const Node &node, size_t operand) {
+/// A batch_norm that ends a residual branch (its result is summed by an add). Its gamma is
+/// kept small so deep residual stacks do not amplify rounding (reference-data.md).
+bool endsResidualBranch(const Graph &graph, const Node &node) {
+  for (const Node *user : graph.users(node.result))
+    if (user->op == OpId::add) return true;
+  return false;
+}
+
+Role roleOfUse(const Graph &graph, const Node &node, size_t operand) {
+  if (node.op == OpId::batch_norm && operand == 1 && endsResidualBranch(graph, node))
+    return Role::ResidualBnWeight;
   if (node.op == OpId::conv2d && operand == 1) return Role::ConvWeight;
   if (node.op == OpId::conv2d && operand == 2) return Role::ConvBias;
   if (node.op == OpId::batch_norm && operand >= 1 && operand <= 4)
@@ -89,7 +99,7 @@ std::unordered_map<const Value *, Role> weightRoles(const Graph &graph) {
     for (size_t i = 0; i < node->inputs.size(); ++i) {
       auto it = roles.find(node->inputs[i]);
       if (it == roles.end()) continue;
-      Role role = roleOfUse(*node, i);
+      Role role = roleOfUse(graph, *node, i);
       it->second = it->second == Role::None || it->second == role ? role : Role::Other;
     }
   return roles;
@@ -106,6 +116,7 @@ Tensor initialValue(const Value &weight, Role role, uint64_t seed) {
     switch (role) {
     case Role::ConvWeight: x = float(kaimingStd * rng.normal()); break;
     case Role::BnWeight: x = float(rng.uniform(0.5, 1.5)); break;
+    case Role::ResidualBnWeight: x = float(rng.uniform(0.05, 0.15)); break;
     case Role::BnMean: x = 0.0f; break;  // calibrated below
     case Role::BnVar: x = 1.0f; break;
     default: x = float(rng.uniform(-0.2, 0.2)); break;  // biases, BN beta, anything else

@@ -22,7 +22,10 @@ float sourceScale(int64_t in, int64_t out, bool alignCorners, std::optional<doub
   return scale ? float(1.0 / *scale) : float(in) / float(out);
 }
 
-/// nearest: src = min(floor(dst * s), in - 1).
+/// nearest: src = min(floor(dst * s), in - 1), as aten's generic NCHW kernel
+/// (HelperInterpNearest). Beware when checking against torch with one channel: such a tensor
+/// also counts as channels-last, and that kernel (nearest_idx) copies an axis that keeps its
+/// size and reads dst / 2 on one that exactly doubles, whatever the scale factor was.
 std::vector<int64_t> nearestTaps(int64_t in, int64_t out, std::optional<double> scale) {
   float s = sourceScale(in, out, false, scale);
   std::vector<int64_t> taps(static_cast<size_t>(out));

@@ -2,6 +2,8 @@
 // F.adaptive_avg_pool2d) on pat() inputs (interp_test_util.h).
 #include "interp_test_util.h"
 
+#include <limits>
+
 using namespace bisc;
 using namespace bisc::test;
 
@@ -108,4 +110,29 @@ TEST_CASE("interpreter global_avg_pool: mean over H and W") {
   // F.adaptive_avg_pool2d(pat([2,3,3,5]), 1)
   checkValues(y, {2, 3, 1, 1},
               {-0.12933333, 0.062666669, -0.014666661, 0.042666666, -0.034666665, 0.022666657});
+}
+
+TEST_CASE("interpreter max_pool: NaN propagates") {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  Tensor x({1, 1, 3, 3}, {1, nan, 0, 2, 3, 4, 5, 6, -1});
+  // F.max_pool2d(x, 2, 1) = [[nan, nan], [6, 6]]
+  Tensor y = pool("max_pool", "kernel=[2,2], stride=[1,1]", std::move(x));
+  REQUIRE(y.shape() == Shape{1, 1, 2, 2});
+  CHECK(std::isnan(y.f32()[0]));
+  CHECK(std::isnan(y.f32()[1]));
+  CHECK(y.f32()[2] == 6.0f);
+  CHECK(y.f32()[3] == 6.0f);
+}
+
+TEST_CASE("interpreter pools: ceil_mode keeps a window wider than the padded input") {
+  // F.max_pool2d(arange(10).reshape(1,1,2,5), (3,4), (2,3), (1,2), dilation=(2,1),
+  // ceil_mode=True) = [[6, 9, 9]]: the dilated kernel spans 5 rows of a 4-row padded input.
+  Tensor x({1, 1, 2, 5}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+  checkValues(pool("max_pool",
+                   "kernel=[3,4], stride=[2,3], pads=[1,2,1,2], dilation=[2,1], ceil_mode=true", x),
+              {1, 1, 1, 3}, {6, 9, 9});
+  // F.avg_pool2d(3 * ones(1,1,1,1), 3, 3, 0, ceil_mode=True) = [[3]]
+  checkValues(pool("avg_pool", "kernel=[3,3], stride=[3,3], ceil_mode=true",
+                   Tensor({1, 1, 1, 1}, {3})),
+              {1, 1, 1, 1}, {3});
 }
