@@ -44,13 +44,28 @@ std::unordered_set<const Value *> liveValues(const Graph &graph, bool includeTra
   return live;
 }
 
+/// Weights that are BatchNorm running statistics (inputs 3 and 4 of batch_norm): state, not
+/// learnable parameters.
+std::unordered_set<const Value *> runningStatistics(const Graph &graph) {
+  std::unordered_set<const Value *> buffers;
+  for (const auto &node : graph.nodes()) {
+    if (node->op != OpId::batch_norm) continue;
+    for (size_t i : {size_t(3), size_t(4)})
+      if (node->inputs[i]->kind == ValueKind::Weight) buffers.insert(node->inputs[i]);
+  }
+  return buffers;
+}
+
 /// `total` counts every node and weight, dead ones too; `inference` what the inference
 /// outputs read.
 GraphStats countStats(const Graph &graph, bool inferenceOnly) {
   std::unordered_set<const Value *> live = liveValues(graph, !inferenceOnly);
+  std::unordered_set<const Value *> buffers = runningStatistics(graph);
   GraphStats stats;
-  for (const Value *weight : graph.weights())
-    if (!inferenceOnly || live.count(weight)) stats.parameters += weight->type.elements();
+  for (const Value *weight : graph.weights()) {
+    if (inferenceOnly && !live.count(weight)) continue;
+    (buffers.count(weight) ? stats.buffers : stats.parameters) += weight->type.elements();
+  }
   for (const auto &node : graph.nodes()) {
     if (inferenceOnly && !live.count(node->result)) continue;
     int64_t macs = nodeMacs(*node), bytes = node->result->type.bytes();
@@ -89,7 +104,7 @@ std::string compact(int64_t n) {
 }
 
 std::string row(const std::string &label, int64_t inference, int64_t total) {
-  return fmt::format("{:<20}{:>16} {:>8}{:>16} {:>8}\n", label, grouped(inference), compact(inference),
+  return fmt::format("{:<20}{:>16} {:>8} {:>16} {:>8}\n", label, grouped(inference), compact(inference),
                      grouped(total), compact(total));
 }
 
@@ -97,6 +112,7 @@ nlohmann::ordered_json toJson(const GraphStats &stats) {
   nlohmann::ordered_json ops = nlohmann::ordered_json::object();
   for (const auto &[name, op] : stats.ops) ops[name] = {{"nodes", op.nodes}, {"macs", op.macs}};
   return {{"parameters", stats.parameters},
+          {"buffers", stats.buffers},
           {"conv_macs", stats.convMacs},
           {"macs", stats.macs},
           {"nodes", stats.nodes},
@@ -117,8 +133,9 @@ ModelStats computeStats(const Graph &graph) {
 std::string statsTable(const ModelStats &stats) {
   std::string text = fmt::format("model {}, input {}\n\n", stats.model, toString(stats.input));
   const GraphStats &inf = stats.inference, &all = stats.total;
-  text += fmt::format("{:<20}{:>25}{:>25}\n", "", "inference", "total (with training-only)");
+  text += fmt::format("{:<20}{:>25} {:>25}\n", "", "inference", "total (with training-only)");
   text += row("parameters", inf.parameters, all.parameters);
+  text += row("BN running stats", inf.buffers, all.buffers);
   text += row("conv MACs", inf.convMacs, all.convMacs);
   text += row("all MACs", inf.macs, all.macs);
   text += row("nodes", inf.nodes, all.nodes);

@@ -10,7 +10,11 @@ namespace bisc {
 
 /// Counts for one view of a graph (the inference part, or everything).
 struct GraphStats {
-  int64_t parameters = 0;       ///< elements of the weights read by the counted nodes
+  /// Learnable elements of the weights read by the counted nodes, as PyTorch's
+  /// `sum(p.numel() for p in model.parameters())` counts them: BatchNorm running statistics
+  /// are buffers, not parameters, and are counted in `buffers`.
+  int64_t parameters = 0;
+  int64_t buffers = 0;          ///< elements of BatchNorm running_mean / running_var weights
   int64_t convMacs = 0;         ///< N*OC*OH*OW*(IC/groups)*KH*KW summed over conv2d nodes
   int64_t macs = 0;             ///< all ops, by the per-op rules of docs/cli.md
   int64_t nodes = 0;
