@@ -1,0 +1,46 @@
+//===- registry.cpp - Pass names to factories, from passes.def ------------===//
+#include "passes/passes.h"
+
+namespace bisc {
+
+namespace {
+
+struct Entry {
+  const char *name;
+  PassFactory factory;
+};
+
+const std::vector<Entry> &entries() {
+  static const std::vector<Entry> table = {
+#define BISC_PASS(name, factory) {name, &factory},
+#include "passes/passes.def"
+  };
+  return table;
+}
+
+} // namespace
+
+std::unique_ptr<Pass> createPass(std::string_view name) {
+  for (const Entry &entry : entries())
+    if (name == entry.name) return entry.factory();
+  return nullptr;
+}
+
+std::vector<std::string> registeredPassNames() {
+  std::vector<std::string> names;
+  for (const Entry &entry : entries()) names.push_back(entry.name);
+  return names;
+}
+
+const std::vector<std::string> &defaultPipeline() {
+  // canonicalize first so every matcher sees no dropout and no identity resizes; fold-bn
+  // before fuse-conv-act (a CBR is conv+relu once BN is folded); the gate fusions match
+  // the fused_conv/conv2d forms fuse-conv-act leaves; cse/dce tidy up; memory last.
+  static const std::vector<std::string> pipeline = {
+      "canonicalize", "drop-aux-heads", "fold-bn",     "fuse-conv-act",
+      "fuse-arm",     "fuse-ffm",       "fuse-bga",    "fuse-ce",
+      "fuse-resize",  "cse",            "dce",         "plan-memory"};
+  return pipeline;
+}
+
+} // namespace bisc
