@@ -7,19 +7,28 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace bisc {
 
-/// Loads a model by extension: bisc JSON (.json) or the IR text form (.bir). Weights are
-/// declared but carry no data. Throws bisc::Error naming the file and the place.
-std::unique_ptr<Graph> loadModel(const std::string &path);
+/// Loads a model by extension: bisc JSON (.json), the IR text form (.bir) or ONNX (.onnx).
+/// JSON and IR weights are declared but carry no data; ONNX weights come with their data
+/// from the file's initializers. `inputShape` is used by readers that fold shapes at import
+/// (ONNX; required for a file with dynamic axes); for the others the caller applies it with
+/// setInputShape(). Throws bisc::Error naming the file and the place.
+std::unique_ptr<Graph> loadModel(const std::string &path,
+                                 const std::optional<Shape> &inputShape = std::nullopt);
+
+/// True when every weight already carries its data (ONNX models, or a graph without
+/// weights): the drivers then need neither --weights nor --random-weights.
+bool weightsLoaded(const Graph &graph);
 
 /// Reads a bisc JSON graph (docs/json-format.md).
 std::unique_ptr<Graph> loadJsonGraph(const std::string &path);
 
 /// safetensors: 8-byte little-endian header length, JSON header, raw little-endian data.
-/// F32 and F16 (converted to f32) are read; F32 is written.
+/// F32, F16 and BF16 (widened to f32) and I32 are read; F32 and I32 are written.
 std::map<std::string, Tensor> readSafetensors(const std::string &path);
 void writeSafetensors(const std::string &path, const std::map<std::string, Tensor> &tensors);
 
