@@ -1,9 +1,10 @@
-//===- emit_resize.cpp - Nearest and bilinear resize -----------------------===//
+//===- emit_resize.cpp - Nearest and bilinear resize, resize_add, resize_mul ===//
 //
-// Resize is separable: the source rows and columns (and bilinear weights) of every output
-// row and column depend only on the shapes, so they are computed here at compile time and
-// stored as tables in the weights blob. One iteration is one (n, c) plane.
+// One iteration is one (n, c) plane; the source taps come from compile-time tables (see
+// resize_taps.h). resize_add / resize_mul read the small operand through the same taps and
+// combine it with x as they go: the upsampled tensor never exists.
 #include "compiler/codegen/emitters.h"
+#include "compiler/codegen/resize_taps.h"
 
 #include <cmath>
 
@@ -18,15 +19,23 @@ struct AxisTable {
 };
 
 /// PyTorch's source-coordinate rules; `scale` is 1/scale_factor when one was given,
-/// else in/out.
+/// else in/out. As in aten, an axis keeping its size is copied and a nearest axis
+/// doubling its size reads dst / 2, whatever the scale factor.
 AxisTable axisTable(int64_t in, int64_t out, double scale, bool bilinear, bool alignCorners) {
   AxisTable table;
+  auto push = [&](int64_t i0, int64_t i1, float lambda) {
+    table.first.push_back(int32_t(i0));
+    table.second.push_back(int32_t(i1));
+    table.lambda.push_back(lambda);
+  };
   for (int64_t dst = 0; dst < out; ++dst) {
+    if (in == out) {
+      push(dst, dst, 0.0f);
+      continue;
+    }
     if (!bilinear) {
-      int64_t src = std::min<int64_t>(int64_t(std::floor(float(dst) * float(scale))), in - 1);
-      table.first.push_back(int32_t(src));
-      table.second.push_back(int32_t(src));
-      table.lambda.push_back(0.0f);
+      int64_t src = out == 2 * in ? dst / 2 : std::min<int64_t>(int64_t(std::floor(float(dst) * float(scale))), in - 1);
+      push(src, src, 0.0f);
       continue;
     }
     // In float, in the order PyTorch's CPU kernel computes it.
@@ -37,18 +46,12 @@ AxisTable axisTable(int64_t in, int64_t out, double scale, bool bilinear, bool a
       src = std::max(float(scale) * (float(dst) + 0.5f) - 0.5f, 0.0f);
     int64_t i0 = std::min<int64_t>(int64_t(src), in - 1);
     int64_t i1 = std::min<int64_t>(i0 + 1, in - 1);
-    table.first.push_back(int32_t(i0));
-    table.second.push_back(int32_t(i1));
-    table.lambda.push_back(src - float(i0));
+    push(i0, i1, std::clamp(src - float(i0), 0.0f, 1.0f));
   }
   return table;
 }
 
-struct TableOffsets {
-  int64_t first, second, lambda;
-};
-
-TableOffsets addTable(WeightsBlob &blob, const AxisTable &table) {
+AxisTaps addTable(WeightsBlob &blob, const AxisTable &table) {
   return {blob.add(table.first.data(), table.first.size() * 4),
           blob.add(table.second.data(), table.second.size() * 4),
           blob.add(table.lambda.data(), table.lambda.size() * 4)};
@@ -56,48 +59,87 @@ TableOffsets addTable(WeightsBlob &blob, const AxisTable &table) {
 
 } // namespace
 
-KernelSpec emitResize(const Node &node, EmitContext &context) {
-  const Shape &in = node.inputs[0]->type.shape, &out = node.result->type.shape;
-  bool bilinear = node.attrString("mode") == "bilinear";
+ResizeTaps resizeTaps(const Node &node, const Shape &in, const Shape &out, WeightsBlob &blob) {
+  ResizeTaps taps;
+  taps.bilinear = node.attrString("mode") == "bilinear";
   bool alignCorners = node.attrBool("align_corners");
+  taps.inH = in[2], taps.inW = in[3], taps.outH = out[2], taps.outW = out[3];
   double scaleH = double(in[2]) / double(out[2]), scaleW = double(in[3]) / double(out[3]);
   if (node.hasAttr("scale")) {
     scaleH = 1.0 / node.attrFloats("scale")[0];
     scaleW = 1.0 / node.attrFloats("scale")[1];
   }
-  WeightsBlob &blob = *context.buffers.blob;
-  TableOffsets rows = addTable(blob, axisTable(in[2], out[2], scaleH, bilinear, alignCorners));
-  TableOffsets cols = addTable(blob, axisTable(in[3], out[3], scaleW, bilinear, alignCorners));
+  taps.rows = addTable(blob, axisTable(in[2], out[2], scaleH, taps.bilinear, alignCorners));
+  taps.cols = addTable(blob, axisTable(in[3], out[3], scaleW, taps.bilinear, alignCorners));
+  return taps;
+}
+
+llvm::Value *ResizeSampler::index(int64_t table, llvm::Value *i) {
+  return k_.ir().CreateSExt(k_.loadI32(k_.blobPointer(table), i), k_.ir().getInt64Ty());
+}
+
+void ResizeSampler::beginRow(llvm::Value *oh) {
+  row0_ = k_.mul(index(taps_.rows.first, oh), taps_.inW);
+  if (!taps_.bilinear) return;
+  row1_ = k_.mul(index(taps_.rows.second, oh), taps_.inW);
+  lambdaH_ = k_.loadF32(k_.blobPointer(taps_.rows.lambda), oh);
+}
+
+llvm::Value *ResizeSampler::sample(llvm::Value *plane, llvm::Value *ow) {
+  auto &ir = k_.ir();
+  llvm::Value *c0 = index(taps_.cols.first, ow);
+  if (!taps_.bilinear) return k_.loadF32(plane, ir.CreateAdd(row0_, c0));
+  llvm::Value *c1 = index(taps_.cols.second, ow);
+  llvm::Value *lw = k_.loadF32(k_.blobPointer(taps_.cols.lambda), ow);
+  llvm::Value *lw0 = ir.CreateFSub(k_.f32(1.0f), lw), *lh0 = ir.CreateFSub(k_.f32(1.0f), lambdaH_);
+  auto lerp = [&](llvm::Value *row) {
+    return ir.CreateFAdd(ir.CreateFMul(lw0, k_.loadF32(plane, ir.CreateAdd(row, c0))),
+                         ir.CreateFMul(lw, k_.loadF32(plane, ir.CreateAdd(row, c1))));
+  };
+  return ir.CreateFAdd(ir.CreateFMul(lh0, lerp(row0_)), ir.CreateFMul(lambdaH_, lerp(row1_)));
+}
+
+KernelSpec emitResize(const Node &node, EmitContext &context) {
+  const Shape &in = node.inputs[0]->type.shape, &out = node.result->type.shape;
+  ResizeTaps taps = resizeTaps(node, in, out, *context.buffers.blob);
   KernelSpec spec{"resize", context.defaults, {}};
   spec.schedule.parallelCount = out[0] * out[1];
   const Value *x = node.inputs[0], *y = node.result;
 
   spec.body = [=](KernelBuilder &k, llvm::Value *plane) {
-    auto &ir = k.ir();
     llvm::Value *inPlane = k.element(k.base(x), k.mul(plane, in[2] * in[3]));
     llvm::Value *outPlane = k.element(k.base(y), k.mul(plane, out[2] * out[3]));
-    auto index = [&](int64_t table, llvm::Value *i) {
-      return ir.CreateSExt(k.loadI32(k.blobPointer(table), i), ir.getInt64Ty());
-    };
+    ResizeSampler sampler(k, taps);
     k.loop(0, out[2], [&](llvm::Value *oh) {
-      llvm::Value *row0 = k.element(inPlane, k.mul(index(rows.first, oh), in[3]));
-      llvm::Value *row1 = k.element(inPlane, k.mul(index(rows.second, oh), in[3]));
-      llvm::Value *lh = k.loadF32(k.blobPointer(rows.lambda), oh);
+      sampler.beginRow(oh);
+      llvm::Value *outRow = k.element(outPlane, k.mul(oh, out[3]));
+      k.loop(0, out[3], [&](llvm::Value *ow) { k.storeF32(sampler.sample(inPlane, ow), outRow, ow); });
+    });
+  };
+  return spec;
+}
+
+KernelSpec emitResizeBinary(const Node &node, EmitContext &context) {
+  const Shape &small = node.inputs[1]->type.shape, &out = node.result->type.shape;
+  ResizeTaps taps = resizeTaps(node, small, out, *context.buffers.blob);
+  bool isAdd = node.op == OpId::resize_add;
+  KernelSpec spec{isAdd ? "resize_add" : "resize_mul", context.defaults, {}};
+  spec.schedule.parallelCount = out[0] * out[1];
+  const Value *x = node.inputs[0], *smallValue = node.inputs[1], *y = node.result;
+
+  spec.body = [=](KernelBuilder &k, llvm::Value *plane) {
+    auto &ir = k.ir();
+    llvm::Value *smallPlane = k.element(k.base(smallValue), k.mul(plane, small[2] * small[3]));
+    llvm::Value *xPlane = k.element(k.base(x), k.mul(plane, out[2] * out[3]));
+    llvm::Value *outPlane = k.element(k.base(y), k.mul(plane, out[2] * out[3]));
+    ResizeSampler sampler(k, taps);
+    k.loop(0, out[2], [&](llvm::Value *oh) {
+      sampler.beginRow(oh);
+      llvm::Value *xRow = k.element(xPlane, k.mul(oh, out[3]));
       llvm::Value *outRow = k.element(outPlane, k.mul(oh, out[3]));
       k.loop(0, out[3], [&](llvm::Value *ow) {
-        llvm::Value *c0 = index(cols.first, ow);
-        if (!bilinear) {
-          k.storeF32(k.loadF32(row0, c0), outRow, ow);
-          return;
-        }
-        llvm::Value *c1 = index(cols.second, ow);
-        llvm::Value *lw = k.loadF32(k.blobPointer(cols.lambda), ow);
-        llvm::Value *lw0 = ir.CreateFSub(k.f32(1.0f), lw), *lh0 = ir.CreateFSub(k.f32(1.0f), lh);
-        auto lerp = [&](llvm::Value *row) {
-          return ir.CreateFAdd(ir.CreateFMul(lw0, k.loadF32(row, c0)), ir.CreateFMul(lw, k.loadF32(row, c1)));
-        };
-        llvm::Value *v = ir.CreateFAdd(ir.CreateFMul(lh0, lerp(row0)), ir.CreateFMul(lh, lerp(row1)));
-        k.storeF32(v, outRow, ow);
+        llvm::Value *up = sampler.sample(smallPlane, ow), *v = k.loadF32(xRow, ow);
+        k.storeF32(isAdd ? ir.CreateFAdd(v, up) : ir.CreateFMul(v, up), outRow, ow);
       });
     });
   };

@@ -1,6 +1,8 @@
 //===- emitters.cpp - Dispatch from op to kernel family ---------------------===//
 #include "compiler/codegen/emitters.h"
 
+#include "compiler/codegen/conv_microkernel.h"
+
 #include "ir/error.h"
 
 namespace bisc {
@@ -15,9 +17,39 @@ const Tensor &weightData(const Node &node, size_t operand) {
   return *value->data;
 }
 
+int64_t EmitContext::reserveScratch(int64_t bytes) {
+  if (scratchOffset < 0) fail("codegen: no scratch area was placed in the arena (a bisc bug)");
+  int64_t offset = scratchOffset + scratchUsed;
+  scratchUsed += (bytes + 63) / 64 * 64;
+  scratchBytes = std::max(scratchBytes, scratchUsed);
+  return offset;
+}
+
+Value *EmitContext::scratchTensor(const std::string &name, const TensorType &type) {
+  auto value = std::make_unique<Value>();
+  value->name = name;
+  value->type = type;
+  buffers.locations[value.get()] = {Slot::Arena, reserveScratch(type.bytes())};
+  scratchTensors.push_back(std::move(value));
+  return scratchTensors.back().get();
+}
+
+std::vector<KernelSpec> emitNodeKernels(const Node &node, EmitContext &context) {
+  context.scratchUsed = 0;
+  switch (node.op) {
+  case OpId::arm: return emitArm(node, context);
+  case OpId::ffm: return emitFfm(node, context);
+  case OpId::context_embedding: return emitContextEmbedding(node, context);
+  default: return {emitKernel(node, context)};
+  }
+}
+
 KernelSpec emitKernel(const Node &node, EmitContext &context) {
   switch (node.op) {
-  case OpId::conv2d: return emitConv(node, context);
+  case OpId::conv2d:
+    if (convMicrokernelApplies(node, context.defaults))
+      return emitConvMicrokernel(node, {.bias = node.inputs.size() > 2 ? node.inputs[2] : nullptr}, context);
+    return emitConv(node, context);
   case OpId::batch_norm:
   case OpId::relu:
   case OpId::sigmoid:
@@ -32,6 +64,15 @@ KernelSpec emitKernel(const Node &node, EmitContext &context) {
   case OpId::argmax: return emitArgmax(node, context);
   case OpId::softmax:
   case OpId::log_softmax: return emitSoftmax(node, context);
+  case OpId::fused_conv: return emitFusedConv(node, context);
+  case OpId::resize_add:
+  case OpId::resize_mul: return emitResizeBinary(node, context);
+  case OpId::bga: return emitBga(node, context);
+  case OpId::arm:
+  case OpId::ffm:
+  case OpId::context_embedding:
+    fail("codegen: node %{} ({}) runs as several kernels; emit it with emitNodeKernels (a bisc bug)",
+         node.name(), node.info().name);
   default: break;
   }
   fail("codegen: no kernel emitter for op {} (node %{})", node.info().name, node.name());

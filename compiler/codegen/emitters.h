@@ -4,14 +4,17 @@
 // and the IR of one iteration. It may add compile-time tables (folded BN scales, resize
 // indices) to the weights blob. Families: conv (dense, depthwise, grouped, 1x1), elementwise
 // (BN, activations, broadcast add/mul), pooling, resize, tensor ops (concat, argmax,
-// softmax). emitKernel() dispatches by op.
+// softmax), and the fused ops: fused conv, resize + add/mul, gates (arm, ffm, bga,
+// context_embedding). emitNodeKernels() dispatches by op.
 #pragma once
 
 #include "compiler/codegen/kernel_builder.h"
 #include "compiler/codegen/schedule.h"
 
 #include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace bisc {
 
@@ -26,8 +29,31 @@ struct KernelSpec {
 struct EmitContext {
   BufferMap &buffers;
   Schedule defaults; ///< target-derived starting point (vector width)
+  /// Arena byte offset of the scratch area a node's kernels share while the node runs
+  /// (the gates' per-channel vectors, FFM's concat copy); -1 until the module builder places it.
+  int64_t scratchOffset = -1;
+  /// The most scratch any node asked for: the arena grows by this much.
+  int64_t scratchBytes = 0;
+  /// Scratch taken by the node being emitted.
+  int64_t scratchUsed = 0;
+
+  /// Tensors emitters created in scratch (kept alive for the kernels that address them).
+  std::vector<std::unique_ptr<Value>> scratchTensors{};
+
+  /// Reserves `bytes` (64-byte aligned) of the current node's scratch; returns the arena
+  /// byte offset.
+  int64_t reserveScratch(int64_t bytes);
+  /// A tensor of `type` in the current node's scratch that KernelBuilder::base() finds, for
+  /// handing an intermediate to another emitter.
+  Value *scratchTensor(const std::string &name, const TensorType &type);
 };
 
+/// The kernels of one node, run in order. Most nodes have one; a gate whose output planes
+/// all need a reduction over every channel first (arm, ffm, context_embedding) has one per
+/// phase, passing small vectors through scratch memory.
+std::vector<KernelSpec> emitNodeKernels(const Node &node, EmitContext &context);
+
+/// The kernel of a single-kernel node.
 KernelSpec emitKernel(const Node &node, EmitContext &context);
 
 KernelSpec emitConv(const Node &node, EmitContext &context);
@@ -38,6 +64,12 @@ KernelSpec emitResize(const Node &node, EmitContext &context);
 KernelSpec emitConcat(const Node &node, EmitContext &context);
 KernelSpec emitArgmax(const Node &node, EmitContext &context);
 KernelSpec emitSoftmax(const Node &node, EmitContext &context);
+KernelSpec emitFusedConv(const Node &node, EmitContext &context);
+KernelSpec emitResizeBinary(const Node &node, EmitContext &context); ///< resize_add, resize_mul
+KernelSpec emitBga(const Node &node, EmitContext &context);
+std::vector<KernelSpec> emitArm(const Node &node, EmitContext &context);
+std::vector<KernelSpec> emitFfm(const Node &node, EmitContext &context);
+std::vector<KernelSpec> emitContextEmbedding(const Node &node, EmitContext &context);
 /// Arg-max over the channels of the logits (frame output slot) into u8 labels (labels slot).
 KernelSpec emitLabels(const TensorType &logits, EmitContext &context);
 

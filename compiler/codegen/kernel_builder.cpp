@@ -98,12 +98,84 @@ void KernelBuilder::ifThen(llvm::Value *cond, const std::function<void()> &then)
   builder_.SetInsertPoint(after);
 }
 
+void KernelBuilder::ifThenElse(llvm::Value *cond, const std::function<void()> &then,
+                               const std::function<void()> &otherwise) {
+  llvm::Function *function = builder_.GetInsertBlock()->getParent();
+  llvm::BasicBlock *thenBlock = llvm::BasicBlock::Create(context(), "then", function);
+  llvm::BasicBlock *elseBlock = llvm::BasicBlock::Create(context(), "else", function);
+  llvm::BasicBlock *after = llvm::BasicBlock::Create(context(), "endif", function);
+  builder_.CreateCondBr(cond, thenBlock, elseBlock);
+  builder_.SetInsertPoint(thenBlock);
+  then();
+  builder_.CreateBr(after);
+  builder_.SetInsertPoint(elseBlock);
+  otherwise();
+  builder_.CreateBr(after);
+  builder_.SetInsertPoint(after);
+}
+
 llvm::Value *KernelBuilder::maxI(llvm::Value *a, llvm::Value *b) {
   return builder_.CreateSelect(builder_.CreateICmpSGT(a, b), a, b);
 }
 
 llvm::Value *KernelBuilder::minI(llvm::Value *a, llvm::Value *b) {
   return builder_.CreateSelect(builder_.CreateICmpSLT(a, b), a, b);
+}
+
+llvm::Value *KernelBuilder::arenaPointer(int64_t byteOffset) {
+  return builder_.CreateConstInBoundsGEP1_64(builder_.getInt8Ty(), frameBases_[int(Slot::Arena)],
+                                             uint64_t(byteOffset), "scratch");
+}
+
+namespace {
+
+/// sum over i < count of term(i, lanes) (a <lanes x float> of elements i .. i + lanes - 1)
+/// in lane-parallel partial sums, then term(i, 1) for the tail. Explicit lanes let the loop
+/// run on vectors without reassociation flags, and make long sums more accurate than one
+/// running f32 total.
+llvm::Value *laneSum(KernelBuilder &k, int64_t count, int64_t lanes,
+                     const std::function<llvm::Value *(llvm::Value *, int64_t)> &term) {
+  auto &ir = k.ir();
+  lanes = std::max<int64_t>(1, lanes);
+  int64_t body = count / lanes * lanes;
+  llvm::Value *total = k.f32(0.0f);
+  if (body > 0) {
+    auto *vectorType = llvm::FixedVectorType::get(k.f32Type(), unsigned(lanes));
+    llvm::Value *partial = k.stackSlot(vectorType);
+    ir.CreateStore(llvm::Constant::getNullValue(vectorType), partial);
+    k.loop(k.i64(0), k.i64(body), [&](llvm::Value *i) {
+      ir.CreateStore(ir.CreateFAdd(ir.CreateLoad(vectorType, partial), term(i, lanes)), partial);
+    }, lanes);
+    llvm::Value *sums = ir.CreateLoad(vectorType, partial);
+    for (int64_t lane = 0; lane < lanes; ++lane)
+      total = ir.CreateFAdd(total, ir.CreateExtractElement(sums, uint64_t(lane)));
+  }
+  if (body == count) return total;
+  llvm::Value *tail = k.stackSlot(k.f32Type());
+  ir.CreateStore(total, tail);
+  k.loop(k.i64(body), k.i64(count), [&](llvm::Value *i) {
+    ir.CreateStore(ir.CreateFAdd(ir.CreateLoad(k.f32Type(), tail), term(i, 1)), tail);
+  });
+  return ir.CreateLoad(k.f32Type(), tail);
+}
+
+/// `lanes` consecutive floats at a[i] (a scalar when lanes is 1).
+llvm::Value *loadLanes(KernelBuilder &k, llvm::Value *a, llvm::Value *i, int64_t lanes) {
+  if (lanes == 1) return k.loadF32(a, i);
+  auto *vectorType = llvm::FixedVectorType::get(k.f32Type(), unsigned(lanes));
+  return k.ir().CreateAlignedLoad(vectorType, k.element(a, i), llvm::Align(4));
+}
+
+} // namespace
+
+llvm::Value *KernelBuilder::sum(llvm::Value *a, int64_t count, int64_t lanes) {
+  return laneSum(*this, count, lanes, [&](llvm::Value *i, int64_t width) { return loadLanes(*this, a, i, width); });
+}
+
+llvm::Value *KernelBuilder::dot(llvm::Value *a, llvm::Value *b, int64_t count, int64_t lanes) {
+  return laneSum(*this, count, lanes, [&](llvm::Value *i, int64_t width) {
+    return builder_.CreateFMul(loadLanes(*this, a, i, width), loadLanes(*this, b, i, width));
+  });
 }
 
 llvm::Value *KernelBuilder::relu(llvm::Value *x) {

@@ -82,11 +82,21 @@ public:
 
   /// if (cond) then()
   void ifThen(llvm::Value *cond, const std::function<void()> &then);
+  /// if (cond) then() else otherwise()
+  void ifThenElse(llvm::Value *cond, const std::function<void()> &then,
+                  const std::function<void()> &otherwise);
 
   llvm::Value *add(llvm::Value *a, int64_t b) { return b ? builder_.CreateAdd(a, i64(b), "", false, true) : a; }
   llvm::Value *mul(llvm::Value *a, int64_t b) { return b == 1 ? a : builder_.CreateMul(a, i64(b), "", false, true); }
   llvm::Value *maxI(llvm::Value *a, llvm::Value *b);
   llvm::Value *minI(llvm::Value *a, llvm::Value *b);
+  /// Pointer to arena byte `byteOffset` (a node's scratch memory).
+  llvm::Value *arenaPointer(int64_t byteOffset);
+  /// sum of a[i] for i < count in f32, as `lanes` interleaved partial sums (one vector
+  /// register: element i goes to lane i % lanes) added in lane order, then the tail.
+  llvm::Value *sum(llvm::Value *a, int64_t count, int64_t lanes);
+  /// sum of a[i] * b[i] for i < count, with the partial sums of sum().
+  llvm::Value *dot(llvm::Value *a, llvm::Value *b, int64_t count, int64_t lanes);
   /// Elementwise math used by several emitters.
   llvm::Value *relu(llvm::Value *x);
   llvm::Value *sigmoid(llvm::Value *x);

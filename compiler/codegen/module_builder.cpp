@@ -13,6 +13,7 @@
 #include <llvm/Support/raw_ostream.h>
 
 #include <set>
+#include <utility>
 
 namespace bisc {
 
@@ -145,7 +146,7 @@ void emitInfo(llvm::Module &module, const std::string &name, const BuiltModule &
 }
 
 int64_t convMacs(const Node &node) {
-  if (node.op != OpId::conv2d) return 0;
+  if (node.op != OpId::conv2d && node.op != OpId::fused_conv) return 0;
   const Shape &w = node.inputs[1]->type.shape;
   return node.result->type.elements() * w[1] * w[2] * w[3];
 }
@@ -172,13 +173,16 @@ BuiltModule buildModule(const Graph &graph, llvm::LLVMContext &context, const st
                               false),
       llvm::Function::ExternalLinkage, name + "_rt_parallel_for", module);
   EmitContext emit{buffers, Schedule{}};
-  emit.defaults.vectorWidth = target.vectorWidth;
+  emit.defaults = Schedule::forVectorWidth(target.vectorWidth, target.isAArch64() || target.vectorWidth >= 16);
+  emit.scratchOffset = align64(activations); // scratch of multi-phase nodes, before the logits
   std::vector<std::pair<llvm::Function *, int64_t>> runKernels;
   for (const Node *node : nodes) {
-    KernelSpec spec = emitKernel(*node, emit);
-    std::string symbol = fmt::format("{}_k{}_{}", name, runKernels.size(), node->info().name);
-    runKernels.emplace_back(emitKernelFunction(module, symbol, spec, buffers, target), spec.schedule.parallelCount);
-    built.kernels.push_back({node->name(), spec.family, spec.schedule.parallelCount, convMacs(*node)});
+    int64_t macs = convMacs(*node); // counted once, on a node's first kernel
+    for (const KernelSpec &spec : emitNodeKernels(*node, emit)) {
+      std::string symbol = fmt::format("{}_k{}_{}", name, runKernels.size(), node->info().name);
+      runKernels.emplace_back(emitKernelFunction(module, symbol, spec, buffers, target), spec.schedule.parallelCount);
+      built.kernels.push_back({node->name(), spec.family, spec.schedule.parallelCount, std::exchange(macs, 0)});
+    }
   }
   KernelSpec labels = emitLabels(built.output, emit);
   llvm::Function *labelsKernel = emitKernelFunction(module, name + "_k_labels", labels, buffers, target);
@@ -186,7 +190,7 @@ BuiltModule buildModule(const Graph &graph, llvm::LLVMContext &context, const st
   emitEntry(module, name + "_graph_labels", parallelFor, {{labelsKernel, labels.schedule.parallelCount}});
 
   built.weights = blob.bytes();
-  int64_t logitsOffset = align64(activations);
+  int64_t logitsOffset = align64(activations) + align64(emit.scratchBytes);
   built.arenaBytes = logitsOffset + align64(built.output.bytes());
   emitInfo(module, name, built, logitsOffset, embedWeights);
   std::string problems;

@@ -17,8 +17,15 @@ struct Schedule {
   int64_t tileRows = 8;
   /// Vector width in f32 lanes the target offers (4 NEON/SSE, 8 AVX2, 16 AVX-512).
   int64_t vectorWidth = 8;
+  /// Register block of the conv microkernel: output channels x vectors along the row,
+  /// whose product is the number of accumulator registers.
+  int64_t channelBlock = 4;
+  int64_t vectorBlock = 2;
 
   std::string describe() const;
+  /// The starting point for a target with `vectorWidth` f32 lanes: register blocks sized to
+  /// its vector register file (32 registers with AVX-512 and NEON, 16 with AVX2 and SSE).
+  static Schedule forVectorWidth(int64_t vectorWidth, bool manyRegisters);
 };
 
 } // namespace bisc
