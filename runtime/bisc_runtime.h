@@ -17,6 +17,8 @@
 #define BISC_CAT2(a, b) a##_##b
 #define BISC_CAT(a, b) BISC_CAT2(a, b)
 #define BISC_SYM(x) BISC_CAT(BISC_NAME, x)
+#define BISC_STRING2(x) #x
+#define BISC_TO_STRING(x) BISC_STRING2(x)
 
 /* The library is built with -fvisibility=hidden; only the model API is exported. */
 #define BISC_API __attribute__((visibility("default")))

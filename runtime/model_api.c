@@ -4,11 +4,17 @@
  * Validates every argument, owns the arena and the thread pool, and calls the generated
  * graph entry points. Status values are written as numbers because their macro names are
  * upper-case forms of the model name, which the preprocessor cannot derive.
+ *
+ * Contexts are recognised through a registry of live pointers rather than a field inside
+ * them, so a destroyed context, a context of another model or a stray pointer is rejected
+ * without being dereferenced.
  *===----------------------------------------------------------------------===*/
 #include "bisc_runtime.h"
 
 #include BISC_HEADER
 
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,17 +23,16 @@ typedef BISC_SYM(status) status_t;
 typedef BISC_SYM(options) options_t;
 typedef BISC_SYM(ctx) ctx_t;
 
-enum { OK = 0, NULL_ARGUMENT, BAD_SIZE, BAD_CONTEXT, OUT_OF_MEMORY, THREADS, WEIGHTS, ALIGNMENT };
-enum { MAX_THREADS = 256 };
-static const uint64_t kLiveMagic = 0x62697363u; /* "bisc" */
+enum { OK = 0, NULL_ARGUMENT, BAD_SIZE, BAD_CONTEXT, OUT_OF_MEMORY, THREADS, WEIGHTS, ALIGNMENT, OVERLAP };
+enum { MAX_THREADS = 256, ERROR_CHARS = 320 };
 
 struct BISC_SYM(ctx) {
-  uint64_t magic;
+  ctx_t *next_live;
   bisc_pool *pool;
   unsigned char *arena;
   int owns_arena;
   unsigned char *weights; /* read from a side file, or NULL when embedded */
-  char error[256];
+  char error[ERROR_CHARS];
 };
 
 static const char *const kStatusText[] = {
@@ -39,19 +44,70 @@ static const char *const kStatusText[] = {
     "thread count out of range, or threads could not be started",
     "weights file missing, short, or of another model",
     "caller workspace is not 64-byte aligned",
+    "input, output and workspace must not overlap",
 };
 
-static status_t fail(ctx_t *ctx, int status, const char *detail) {
-  if (ctx) snprintf(ctx->error, sizeof ctx->error, "%s: %s", kStatusText[status], detail);
+/* ---- errors: per context, and per thread for calls without a live context ---- */
+
+static _Thread_local char thread_error[ERROR_CHARS];
+
+static status_t fail(ctx_t *ctx, int status, const char *format, ...) {
+  char *text = ctx ? ctx->error : thread_error;
+  int prefix = snprintf(text, ERROR_CHARS, "%s: ", kStatusText[status]);
+  va_list args;
+  va_start(args, format);
+  if (prefix > 0 && prefix < ERROR_CHARS) vsnprintf(text + prefix, (size_t)(ERROR_CHARS - prefix), format, args);
+  va_end(args);
   return (status_t)status;
 }
 
-static int live(const ctx_t *ctx) { return ctx && ctx->magic == kLiveMagic; }
+/* ---- the registry of live contexts ---- */
 
-static int64_t elements(const int64_t *shape) { return shape[0] * shape[1] * shape[2] * shape[3]; }
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static ctx_t *live_contexts;
+
+static void register_live(ctx_t *ctx) {
+  pthread_mutex_lock(&live_lock);
+  ctx->next_live = live_contexts;
+  live_contexts = ctx;
+  pthread_mutex_unlock(&live_lock);
+}
+
+/* Removes `ctx` if it is live; returns whether it was. */
+static int unregister_live(const ctx_t *ctx) {
+  int found = 0;
+  pthread_mutex_lock(&live_lock);
+  for (ctx_t **link = &live_contexts; *link; link = &(*link)->next_live)
+    if (*link == ctx) {
+      *link = ctx->next_live;
+      found = 1;
+      break;
+    }
+  pthread_mutex_unlock(&live_lock);
+  return found;
+}
+
+static int live(const ctx_t *ctx) {
+  int found = 0;
+  pthread_mutex_lock(&live_lock);
+  for (const ctx_t *at = live_contexts; at && !found; at = at->next_live) found = at == ctx;
+  pthread_mutex_unlock(&live_lock);
+  return found;
+}
+
+static status_t not_live(const ctx_t *ctx) {
+  if (!ctx) return fail(NULL, NULL_ARGUMENT, "ctx is NULL");
+  return fail(NULL, BAD_CONTEXT, "ctx %p was never returned by %s_create, or was destroyed", (const void *)ctx,
+              BISC_TO_STRING(BISC_NAME));
+}
+
+/* ---- queries ---- */
+
+static size_t elements(const int64_t *shape) { return (size_t)(shape[0] * shape[1] * shape[2] * shape[3]); }
+static size_t label_elements(const int64_t *shape) { return (size_t)(shape[0] * shape[2] * shape[3]); }
 
 BISC_API status_t BISC_SYM(default_options)(options_t *options) {
-  if (!options) return (status_t)NULL_ARGUMENT;
+  if (!options) return fail(NULL, NULL_ARGUMENT, "options is NULL");
   memset(options, 0, sizeof *options);
   options->num_threads = 1;
   return (status_t)OK;
@@ -60,7 +116,7 @@ BISC_API status_t BISC_SYM(default_options)(options_t *options) {
 BISC_API size_t BISC_SYM(workspace_bytes)(void) { return (size_t)BISC_SYM(graph_arena_bytes); }
 
 static status_t shape_out(int64_t shape[4], const int64_t *from) {
-  if (!shape) return (status_t)NULL_ARGUMENT;
+  if (!shape) return fail(NULL, NULL_ARGUMENT, "shape is NULL");
   memcpy(shape, from, 4 * sizeof(int64_t));
   return (status_t)OK;
 }
@@ -74,9 +130,12 @@ BISC_API const char *BISC_SYM(status_text)(status_t status) {
 }
 
 BISC_API const char *BISC_SYM(last_error)(const ctx_t *ctx) {
+  if (!ctx) return thread_error;
   if (!live(ctx)) return kStatusText[BAD_CONTEXT];
   return ctx->error;
 }
+
+/* ---- create and destroy ---- */
 
 /* FNV-1a, to tell a weights file of another model or build from ours. */
 static uint64_t checksum(const unsigned char *data, size_t size) {
@@ -87,75 +146,117 @@ static uint64_t checksum(const unsigned char *data, size_t size) {
 
 static status_t load_weights(ctx_t *ctx, const char *path) {
   size_t size = (size_t)BISC_SYM(graph_weights_bytes);
-  if (!path) return fail(ctx, WEIGHTS, "this library reads its weights from a file: set options.weights_path");
+  if (!path)
+    return fail(ctx, NULL_ARGUMENT, "options.weights_path is NULL, but this library reads its weights from a file");
   FILE *file = fopen(path, "rb");
-  if (!file) return fail(ctx, WEIGHTS, "cannot open options.weights_path");
+  if (!file) return fail(ctx, WEIGHTS, "cannot open '%s'", path);
   ctx->weights = aligned_alloc(64, (size + 63) / 64 * 64 + 64);
-  int ok = ctx->weights && fread(ctx->weights, 1, size, file) == size && fgetc(file) == EOF;
+  size_t got = ctx->weights ? fread(ctx->weights, 1, size, file) : 0;
+  int longer = ctx->weights && fgetc(file) != EOF;
   fclose(file);
-  if (!ctx->weights) return fail(ctx, OUT_OF_MEMORY, "weights");
-  if (!ok) return fail(ctx, WEIGHTS, "the weights file has the wrong size");
+  if (!ctx->weights) return fail(ctx, OUT_OF_MEMORY, "%zu bytes of weights", size);
+  if (got != size || longer)
+    return fail(ctx, WEIGHTS, "'%s' has %s%zu bytes, expected %zu", path, longer ? "more than " : "", got, size);
   if (checksum(ctx->weights, size) != BISC_SYM(graph_weights_checksum))
-    return fail(ctx, WEIGHTS, "the weights file belongs to another model or build");
+    return fail(ctx, WEIGHTS, "'%s' belongs to another model or build (checksum differs)", path);
+  return (status_t)OK;
+}
+
+static status_t setup_arena(ctx_t *ctx, const options_t *options) {
+  size_t arena = BISC_SYM(workspace_bytes)();
+  if (!options->workspace) {
+    if (options->workspace_bytes)
+      return fail(ctx, NULL_ARGUMENT, "options.workspace is NULL but options.workspace_bytes is %zu",
+                  options->workspace_bytes);
+    ctx->arena = aligned_alloc(64, (arena + 63) / 64 * 64 + 64);
+    if (!ctx->arena) return fail(ctx, OUT_OF_MEMORY, "arena of %zu bytes", arena);
+    ctx->owns_arena = 1;
+    return (status_t)OK;
+  }
+  if (options->workspace_bytes < arena)
+    return fail(ctx, BAD_SIZE, "options.workspace_bytes is %zu, workspace_bytes() is %zu", options->workspace_bytes,
+                arena);
+  if ((uintptr_t)options->workspace % 64)
+    return fail(ctx, ALIGNMENT, "options.workspace %p is not a multiple of 64", options->workspace);
+  ctx->arena = options->workspace;
   return (status_t)OK;
 }
 
 static status_t setup(ctx_t *ctx, const options_t *options) {
-  size_t arena = BISC_SYM(workspace_bytes)();
   if (options->num_threads < 1 || options->num_threads > MAX_THREADS)
-    return fail(ctx, THREADS, "options.num_threads must be in 1..256");
-  if (options->workspace) {
-    if (options->workspace_bytes < arena) return fail(ctx, BAD_SIZE, "options.workspace_bytes is smaller than workspace_bytes()");
-    if ((uintptr_t)options->workspace % 64) return fail(ctx, ALIGNMENT, "options.workspace");
-    ctx->arena = options->workspace;
-  } else {
-    ctx->arena = aligned_alloc(64, (arena + 63) / 64 * 64 + 64);
-    if (!ctx->arena) return fail(ctx, OUT_OF_MEMORY, "arena");
-    ctx->owns_arena = 1;
-  }
+    return fail(ctx, THREADS, "options.num_threads is %d, must be in 1..%d", options->num_threads, MAX_THREADS);
+  status_t status = setup_arena(ctx, options);
+  if (status != OK) return status;
   if (!BISC_SYM(graph_embedded_weights)) {
-    status_t status = load_weights(ctx, options->weights_path);
+    status = load_weights(ctx, options->weights_path);
     if (status != OK) return status;
   }
   if (!BISC_SYM(rt_pool_create)(&ctx->pool, options->num_threads))
-    return fail(ctx, THREADS, "could not start the worker threads");
+    return fail(ctx, THREADS, "could not start %d worker threads", options->num_threads - 1);
   return (status_t)OK;
 }
 
-BISC_API status_t BISC_SYM(create)(ctx_t **out, const options_t *options) {
-  if (!out) return (status_t)NULL_ARGUMENT;
-  *out = NULL;
-  options_t defaults;
-  BISC_SYM(default_options)(&defaults);
-  ctx_t *ctx = calloc(1, sizeof *ctx);
-  if (!ctx) return (status_t)OUT_OF_MEMORY;
-  ctx->magic = kLiveMagic;
-  status_t status = setup(ctx, options ? options : &defaults);
-  if (status != OK) {
-    BISC_SYM(destroy)(ctx);
-    return status;
-  }
-  *out = ctx;
-  return (status_t)OK;
-}
-
-BISC_API void BISC_SYM(destroy)(ctx_t *ctx) {
-  if (!live(ctx)) return;
-  ctx->magic = 0;
-  BISC_SYM(rt_pool_destroy)(ctx->pool);
+static void release(ctx_t *ctx) {
+  if (ctx->pool) BISC_SYM(rt_pool_destroy)(ctx->pool);
   if (ctx->owns_arena) free(ctx->arena);
   free(ctx->weights);
   free(ctx);
 }
 
+BISC_API status_t BISC_SYM(create)(ctx_t **out, const options_t *options) {
+  if (!out) return fail(NULL, NULL_ARGUMENT, "ctx (the address to store the context at) is NULL");
+  *out = NULL;
+  options_t defaults;
+  BISC_SYM(default_options)(&defaults);
+  ctx_t *ctx = calloc(1, sizeof *ctx);
+  if (!ctx) return fail(NULL, OUT_OF_MEMORY, "context");
+  status_t status = setup(ctx, options ? options : &defaults);
+  if (status != OK) {
+    /* The context dies with its error text: keep the text for last_error(NULL). */
+    memcpy(thread_error, ctx->error, ERROR_CHARS);
+    release(ctx);
+    return status;
+  }
+  register_live(ctx);
+  *out = ctx;
+  return (status_t)OK;
+}
+
+BISC_API void BISC_SYM(destroy)(ctx_t *ctx) {
+  if (!ctx) return;
+  if (!unregister_live(ctx)) {
+    not_live(ctx);
+    return;
+  }
+  release(ctx);
+}
+
+/* ---- run ---- */
+
+static int overlaps(const void *a, size_t a_bytes, const void *b, size_t b_bytes) {
+  uintptr_t a0 = (uintptr_t)a, b0 = (uintptr_t)b;
+  return a0 < b0 + b_bytes && b0 < a0 + a_bytes;
+}
+
 static status_t check_run(ctx_t *ctx, const void *input, size_t input_elements, const void *output,
-                          size_t output_elements, size_t expected_output) {
-  if (!live(ctx)) return (status_t)BAD_CONTEXT;
-  if (!input || !output) return fail(ctx, NULL_ARGUMENT, input ? "output" : "input");
-  if (input_elements != (size_t)elements(BISC_SYM(graph_input_shape)))
-    return fail(ctx, BAD_SIZE, "input_elements differs from the model's input");
+                          size_t output_elements, size_t expected_output, size_t output_element_bytes,
+                          const char *output_name) {
+  if (!live(ctx)) return not_live(ctx);
+  if (!input) return fail(ctx, NULL_ARGUMENT, "input is NULL");
+  if (!output) return fail(ctx, NULL_ARGUMENT, "%s is NULL", output_name);
+  size_t expected_input = elements(BISC_SYM(graph_input_shape));
+  if (input_elements != expected_input)
+    return fail(ctx, BAD_SIZE, "input_elements is %zu, the model takes %zu", input_elements, expected_input);
   if (output_elements != expected_output)
-    return fail(ctx, BAD_SIZE, "output element count differs from the model's output");
+    return fail(ctx, BAD_SIZE, "%s_elements is %zu, the model gives %zu", output_name, output_elements,
+                expected_output);
+  size_t input_bytes = input_elements * sizeof(float), output_bytes = output_elements * output_element_bytes;
+  size_t arena_bytes = BISC_SYM(workspace_bytes)();
+  if (overlaps(input, input_bytes, output, output_bytes)) return fail(ctx, OVERLAP, "input and %s", output_name);
+  if (overlaps(input, input_bytes, ctx->arena, arena_bytes)) return fail(ctx, OVERLAP, "input and the workspace");
+  if (overlaps(output, output_bytes, ctx->arena, arena_bytes))
+    return fail(ctx, OVERLAP, "%s and the workspace", output_name);
+  ctx->error[0] = '\0';
   return (status_t)OK;
 }
 
@@ -169,9 +270,9 @@ static void fill_frame(ctx_t *ctx, void **frame, const float *input, void *outpu
 }
 
 BISC_API status_t BISC_SYM(run)(ctx_t *ctx, const float *input, size_t input_elements, float *logits,
-                       size_t logits_elements) {
-  const int64_t *out = BISC_SYM(graph_output_shape);
-  status_t status = check_run(ctx, input, input_elements, logits, logits_elements, (size_t)elements(out));
+                                size_t logits_elements) {
+  status_t status = check_run(ctx, input, input_elements, logits, logits_elements,
+                              elements(BISC_SYM(graph_output_shape)), sizeof(float), "logits");
   if (status != OK) return status;
   void *frame[BISC_FRAME_SLOTS];
   fill_frame(ctx, frame, input, logits);
@@ -180,10 +281,9 @@ BISC_API status_t BISC_SYM(run)(ctx_t *ctx, const float *input, size_t input_ele
 }
 
 BISC_API status_t BISC_SYM(run_labels)(ctx_t *ctx, const float *input, size_t input_elements, uint8_t *labels,
-                              size_t labels_elements) {
-  const int64_t *out = BISC_SYM(graph_output_shape);
+                                       size_t labels_elements) {
   status_t status = check_run(ctx, input, input_elements, labels, labels_elements,
-                              (size_t)(out[0] * out[2] * out[3]));
+                              label_elements(BISC_SYM(graph_output_shape)), 1, "labels");
   if (status != OK) return status;
   void *frame[BISC_FRAME_SLOTS];
   fill_frame(ctx, frame, input, ctx->arena + BISC_SYM(graph_logits_offset));

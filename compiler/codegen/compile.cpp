@@ -48,7 +48,11 @@ void writeBytes(const std::string &path, const std::string &bytes) {
 CompileStats compileGraph(const Graph &graph, const CompileOptions &options) {
   namespace fs = std::filesystem;
   checkName(options.name);
-  fs::create_directories(options.outputDir);
+  std::error_code error;
+  fs::create_directories(options.outputDir, error);
+  if (error || !fs::is_directory(options.outputDir))
+    fail("cannot create the output directory '{}': {}", options.outputDir,
+         error ? error.message() : "a file of that name exists");
   fs::path dir(options.outputDir);
   CompileStats stats;
   TargetSpec target = resolveTarget(options.triple, options.cpu);
@@ -79,10 +83,16 @@ CompileStats compileGraph(const Graph &graph, const CompileOptions &options) {
     llvm::raw_string_ostream stream(text);
     built.module->print(stream, nullptr);
     writeBytes(output(options.name + ".ll"), text);
+    stats.emitSeconds = clock.lap();
     return stats;
   }
-  case EmitKind::Asm: emitFile(*built.module, *machine, output(options.name + ".s"), true); return stats;
-  case EmitKind::Object: emitFile(*built.module, *machine, output(options.name + ".o"), false); return stats;
+  case EmitKind::Asm:
+  case EmitKind::Object: {
+    bool assembly = options.emit == EmitKind::Asm;
+    emitFile(*built.module, *machine, output(options.name + (assembly ? ".s" : ".o")), assembly);
+    stats.emitSeconds = clock.lap();
+    return stats;
+  }
   case EmitKind::Library: break;
   }
   std::string object = (dir / (options.name + ".kernels.o")).string();

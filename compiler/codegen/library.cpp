@@ -98,7 +98,7 @@ std::string linkLibrary(const std::string &objectPath, const std::string &header
   fs::remove(library);
   std::vector<std::string> command;
   if (kind == LibraryKind::Shared)
-    command = {toolFor(target, "gcc"), "-shared", "-o", library};
+    command = {toolFor(target, "gcc"), "-shared", "-Wl,-soname,lib" + name + ".so", "-o", library};
   else
     command = {toolFor(target, "ar"), "rcs", library};
   command.insert(command.end(), objects.begin(), objects.end());

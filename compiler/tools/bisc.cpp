@@ -7,6 +7,7 @@
 // Each command is a function from parsed arguments to an exit code; `compile` joins them
 // when the code generator lands.
 #include "compiler/tools/cli_options.h"
+#include "compiler/tools/compile_command.h"
 #include "compiler/tools/stats.h"
 
 #include "frontends/common/model_io.h"
@@ -19,7 +20,7 @@ namespace bisc {
 
 namespace {
 
-const char *kUsage = "usage: bisc <stats|run> MODEL [options]   (bisc --help, bisc COMMAND --help)";
+const char *kUsage = "usage: bisc <stats|run|compile> MODEL [options]   (bisc --help, bisc COMMAND --help)";
 
 const char *kHelp = R"(bisc: compile and inspect BiSeNet models.
 
@@ -33,15 +34,22 @@ commands:
       [--output-name NAME] [--input-shape NxCxHxW]
       run the reference interpreter on X.npy (its shape sets the input shape) and write
       the first inference output (or NAME) to Y.npy
+  compile MODEL (--weights W.safetensors | --random-weights SEED) --name NAME -o DIR
+      [--target x86_64-linux-gnu|aarch64-linux-gnu] [--mcpu CPU] [--lib shared|static]
+      [--emit llvm|asm|obj] [--weights-file] [--input-shape NxCxHxW] [--stats]
+      compile to DIR/libNAME.so (or .a) and DIR/NAME.h, a C library that needs no bisc,
+      LLVM or C++ runtime (bisc compile --help)
 
-MODEL is a bisc JSON graph (.json) or IR text (.bir). Errors go to stderr as
+MODEL is a bisc JSON graph (.json), IR text (.bir) or ONNX (.onnx, weights from the file:
+no --weights needed; docs/onnx.md). Errors go to stderr as
 "bisc: error: ..." (exit 1); a bad command line exits 2.
 )";
 
 const char *kStatsHelp = R"(usage: bisc stats MODEL [--input-shape NxCxHxW] [--json]
 
-Prints parameters (weight elements), conv MACs (N*OC*OH*OW*(IC/groups)*KH*KW), MACs per op
-kind, node counts and activation bytes, for the inference graph and in total.
+Prints learnable parameters (BN running statistics on their own line), conv MACs
+(N*OC*OH*OW*(IC/groups)*KH*KW), MACs per op kind, node counts and activation bytes, for the
+inference graph and in total.
   --input-shape NxCxHxW  count at this input shape instead of the model's
   --json                 machine-readable output
 )";
@@ -55,7 +63,7 @@ given, must agree). --random-weights SEED fills deterministic weights
 )";
 
 std::unique_ptr<Graph> loadWithShape(const std::string &path, const std::optional<Shape> &shape) {
-  std::unique_ptr<Graph> graph = loadModel(path);
+  std::unique_ptr<Graph> graph = loadModel(path, shape);
   if (shape) cli::applyInputShape(*graph, *shape, path);
   return graph;
 }
@@ -87,9 +95,18 @@ size_t pickOutput(const Graph &graph, const std::optional<std::string> &name, co
   fail("{}: every output is training-only; choose one with --output-name ({})", model, names);
 }
 
+/// Usage errors of the weight options that need no model: both given, or a malformed seed.
+/// Checked before any file is read, so a bad command line always exits 2.
+void checkWeightOptions(const cli::Args &args) {
+  bool seedGiven = args.unsignedValue("--random-weights").has_value();
+  if (args.has("--weights") && seedGiven)
+    throw cli::UsageError("give exactly one of --weights W.safetensors and --random-weights SEED");
+}
+
 void loadWeights(Graph &graph, const cli::Args &args) {
   std::optional<std::string> weights = args.value("--weights");
   std::optional<uint64_t> seed = args.unsignedValue("--random-weights");
+  if (!weights && !seed && weightsLoaded(graph)) return;  // ONNX: weights come with the model
   if (weights.has_value() == seed.has_value())
     throw cli::UsageError("give exactly one of --weights W.safetensors and --random-weights SEED");
   // Weights are filled at the model's own shape, so a seed gives the same weights whatever
@@ -106,12 +123,13 @@ int runCommand(int argc, char **argv) {
   std::string model = args.onePositional("MODEL");
   std::string inputPath = args.required("--input"), outputPath = args.required("--output");
   std::optional<Shape> shape = args.shape("--input-shape");
-  std::unique_ptr<Graph> graph = loadModel(model);
-  loadWeights(*graph, args);
+  checkWeightOptions(args);
   Tensor input = readNpy(inputPath);
   if (shape && *shape != input.shape())
     fail("{}: --input-shape {} disagrees with the array's shape {}", inputPath, shapeToString(*shape),
          shapeToString(input.shape()));
+  std::unique_ptr<Graph> graph = loadModel(model, input.shape());
+  loadWeights(*graph, args);
   if (graph->inputs().size() != 1) fail("{}: bisc run needs a model with one input", model);
   cli::applyInputShape(*graph, input.shape(), model);
   size_t index = pickOutput(*graph, args.value("--output-name"), model);
@@ -127,8 +145,9 @@ int run(int argc, char **argv) {
   if (command == "--help" || command == "-h" || command == "help") return std::fputs(kHelp, stdout), 0;
   if (command == "stats") return cli::withUsage(kStatsUsage, [&] { return statsCommand(argc, argv); });
   if (command == "run") return cli::withUsage(kRunUsage, [&] { return runCommand(argc, argv); });
+  if (command == "compile") return cli::withUsage(kCompileUsage, [&] { return compileCommand(argc, argv); });
   if (command.empty()) throw cli::UsageError("missing command");
-  throw cli::UsageError(fmt::format("unknown command '{}' (commands: stats, run)", command));
+  throw cli::UsageError(fmt::format("unknown command '{}' (commands: stats, run, compile)", command));
 }
 
 } // namespace

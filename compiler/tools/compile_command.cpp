@@ -1,0 +1,211 @@
+//===- compile_command.cpp - `bisc compile`: a model to a native library --===//
+//
+//   load MODEL -> weights (file or seed, at the model's own shape) -> --input-shape
+//   -> pass pipeline (when bisc is built with passes/) -> compileGraph -> --stats report
+#include "compiler/tools/compile_command.h"
+
+#include "compiler/codegen/compile.h"
+#include "compiler/tools/cli_options.h"
+#include "frontends/common/model_io.h"
+#include "ir/error.h"
+
+#ifdef BISC_HAVE_PASSES
+#include "passes/pass_manager.h"
+#endif
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+
+namespace bisc {
+
+const char *const kCompileUsage =
+    "usage: bisc compile MODEL (--weights W.safetensors | --random-weights SEED) --name NAME -o DIR\n"
+    "                    [--target T] [--mcpu CPU] [--lib shared|static] [--emit llvm|asm|obj]\n"
+    "                    [--weights-file] [--input-shape NxCxHxW] [--stats] [pass flags]";
+
+namespace {
+
+const char *kCompileHelp = R"(
+Compiles MODEL (bisc JSON, .bir, or .onnx whose weights come from the file) with its weights
+into a native library and its C header:
+DIR/libNAME.so (or DIR/libNAME.a) and DIR/NAME.h, every entry point prefixed NAME_.
+
+  --weights W.safetensors  weights to embed (every weight of the model, declared shapes)
+  --random-weights SEED    deterministic random weights instead (docs/random-weights.md)
+  --name NAME              library and symbol prefix; a C identifier
+  -o DIR                   output directory (created if missing)
+  --target TRIPLE          x86_64-linux-gnu (default: the host) or aarch64-linux-gnu;
+                           cross targets link with aarch64-linux-gnu-gcc / -ar
+  --mcpu CPU               CPU to tune and select instructions for (x86-64-v2, haswell,
+                           x86-64-v3, znver3, skylake-avx512, cortex-a72, ...);
+                           default: the host CPU, or generic when cross-compiling
+  --lib shared|static      library kind (default shared)
+  --emit llvm|asm|obj      write DIR/NAME.ll, NAME.s or NAME.o (optimised) instead of a library
+  --weights-file           keep the weights in DIR/NAME.weights, loaded at create time
+                           (options.weights_path), instead of embedding them
+  --input-shape NxCxHxW    compile for this input shape instead of the model's
+  --stats                  print kernels, arena, code and weight bytes and the time of each phase
+)";
+
+const char *kNoPassesHelp = R"(
+This bisc was built without passes/: the graph is compiled as loaded, unoptimised.
+)";
+
+class Stopwatch {
+public:
+  double lap() {
+    auto now = std::chrono::steady_clock::now();
+    double seconds = std::chrono::duration<double>(now - start_).count();
+    start_ = now;
+    return seconds;
+  }
+
+private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+struct Phase {
+  std::string name;
+  double seconds;
+};
+
+LibraryKind parseLibraryKind(const std::optional<std::string> &text) {
+  if (!text || *text == "shared") return LibraryKind::Shared;
+  if (*text == "static") return LibraryKind::Static;
+  throw cli::UsageError(fmt::format("--lib '{}': expected shared or static", *text));
+}
+
+EmitKind parseEmitKind(const std::optional<std::string> &text) {
+  if (!text) return EmitKind::Library;
+  if (*text == "llvm") return EmitKind::LLVM;
+  if (*text == "asm") return EmitKind::Asm;
+  if (*text == "obj") return EmitKind::Object;
+  throw cli::UsageError(fmt::format("--emit '{}': expected llvm, asm or obj", *text));
+}
+
+void attachModelWeights(Graph &graph, const cli::Args &args) {
+  std::optional<std::string> weights = args.value("--weights");
+  std::optional<uint64_t> seed = args.unsignedValue("--random-weights");
+  if (!weights && !seed && weightsLoaded(graph)) return;  // ONNX: weights come with the model
+  if (weights.has_value() == seed.has_value())
+    throw cli::UsageError("give exactly one of --weights W.safetensors and --random-weights SEED");
+  if (weights) attachWeights(graph, *weights);
+  else fillRandomWeights(graph, *seed);
+}
+
+std::string humanBytes(int64_t bytes) {
+  if (bytes >= 10 * 1024 * 1024) return fmt::format("{} ({:.1f} MiB)", bytes, double(bytes) / (1024.0 * 1024.0));
+  if (bytes >= 10 * 1024) return fmt::format("{} ({:.1f} KiB)", bytes, double(bytes) / 1024.0);
+  return std::to_string(bytes);
+}
+
+void printStats(const CompileStats &stats, const std::vector<Phase> &phases, bool weightsFile) {
+  std::map<std::string, int> families;
+  int64_t macs = 0;
+  for (const KernelStat &kernel : stats.kernels) {
+    families[kernel.family]++;
+    macs += kernel.macs;
+  }
+  std::string byFamily;
+  for (const auto &[family, count] : families) byFamily += fmt::format("{}{} {}", byFamily.empty() ? "" : ", ", family, count);
+  std::string text = fmt::format("target        {} (cpu {})\n", stats.triple, stats.cpu);
+  text += fmt::format("kernels       {} ({})\n", stats.kernels.size(), byFamily);
+  text += fmt::format("conv MACs     {}\n", macs);
+  text += fmt::format("arena bytes   {}\n", humanBytes(stats.arenaBytes));
+  if (stats.codeBytes > 0) text += fmt::format("code bytes    {}\n", humanBytes(stats.codeBytes));
+  text += fmt::format("weight bytes  {}{}\n", humanBytes(stats.weightBytes), weightsFile ? " (side file)" : " (embedded)");
+  double total = 0;
+  std::string times;
+  for (const Phase &phase : phases) {
+    times += fmt::format("{}{} {:.3f}", times.empty() ? "" : ", ", phase.name, phase.seconds);
+    total += phase.seconds;
+  }
+  text += fmt::format("time (s)      {}; total {:.3f}\n", times, total);
+  for (const std::string &file : stats.files) {
+    std::error_code ec;
+    auto size = std::filesystem::file_size(file, ec);
+    text += fmt::format("wrote         {}{}\n", file, ec ? "" : fmt::format(" ({} bytes)", size));
+  }
+  std::fwrite(text.data(), 1, text.size(), stdout);
+}
+
+#ifdef BISC_HAVE_PASSES
+using PassFlags = PassOptions;
+#else
+struct PassFlags {};
+#endif
+
+/// Splits off the pass flags (--passes=..., --print-ir-after=...) when passes are built in.
+std::vector<std::string> takePassFlags(int argc, char **argv, PassFlags &flags) {
+  std::vector<std::string> rest(argv, argv + argc);
+#ifdef BISC_HAVE_PASSES
+  std::vector<std::string> tail(rest.begin() + std::min(argc, 2), rest.end());
+  tail = parsePassFlags(tail, flags);
+  rest.resize(size_t(std::min(argc, 2)));
+  rest.insert(rest.end(), tail.begin(), tail.end());
+#else
+  (void)flags;
+#endif
+  return rest;
+}
+
+} // namespace
+
+int compileCommand(int argc, char **argv) {
+  PassFlags passOptions;
+  std::vector<std::string> remaining = takePassFlags(argc, argv, passOptions);
+  std::vector<char *> rawArgs;
+  for (std::string &arg : remaining) rawArgs.push_back(arg.data());
+  cli::Args args(int(rawArgs.size()), rawArgs.data(), 2,
+                 {.valued = {"--weights", "--random-weights", "--name", "-o", "--target", "--mcpu", "--lib",
+                             "--emit", "--input-shape"},
+                  .flags = {"--weights-file", "--stats"}});
+  if (args.has("--help")) {
+    std::string help = std::string(kCompileUsage) + "\n" + kCompileHelp;
+#ifdef BISC_HAVE_PASSES
+    help += "\npass flags (as bisc-opt; the default pipeline runs unless --passes= says otherwise):\n" + passFlagsHelp();
+#else
+    help += kNoPassesHelp;
+#endif
+    return std::fputs(help.c_str(), stdout), 0;
+  }
+  std::string model = args.onePositional("MODEL");
+  CompileOptions options;
+  options.name = args.required("--name");
+  options.outputDir = args.required("-o");
+  options.triple = args.value("--target").value_or("");
+  options.cpu = args.value("--mcpu").value_or("");
+  options.library = parseLibraryKind(args.value("--lib"));
+  options.emit = parseEmitKind(args.value("--emit"));
+  options.weightsFile = args.has("--weights-file");
+  std::optional<Shape> shape = args.shape("--input-shape");
+
+  std::vector<Phase> phases;
+  Stopwatch clock;
+  std::unique_ptr<Graph> graph = loadModel(model, shape);
+  phases.push_back({"load", clock.lap()});
+  // Weights are filled at the model's own shape, so a seed gives the same weights as `bisc run`.
+  attachModelWeights(*graph, args);
+  phases.push_back({"weights", clock.lap()});
+  if (shape) cli::applyInputShape(*graph, *shape, model);
+#ifdef BISC_HAVE_PASSES
+  runPasses(*graph, passOptions, std::cout);
+  std::cout.flush();
+  phases.push_back({"passes", clock.lap()});
+#endif
+  CompileStats stats = compileGraph(*graph, options);
+  phases.push_back({"lower", stats.buildSeconds});
+  phases.push_back({"optimise", stats.optimizeSeconds});
+  phases.push_back({"emit", stats.emitSeconds});
+  if (options.emit == EmitKind::Library) phases.push_back({"link", stats.linkSeconds});
+  if (args.has("--stats")) printStats(stats, phases, options.weightsFile);
+  return 0;
+}
+
+} // namespace bisc
