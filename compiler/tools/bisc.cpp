@@ -103,18 +103,6 @@ void checkWeightOptions(const cli::Args &args) {
     throw cli::UsageError("give exactly one of --weights W.safetensors and --random-weights SEED");
 }
 
-void loadWeights(Graph &graph, const cli::Args &args) {
-  std::optional<std::string> weights = args.value("--weights");
-  std::optional<uint64_t> seed = args.unsignedValue("--random-weights");
-  if (!weights && !seed && weightsLoaded(graph)) return;  // ONNX: weights come with the model
-  if (weights.has_value() == seed.has_value())
-    throw cli::UsageError("give exactly one of --weights W.safetensors and --random-weights SEED");
-  // Weights are filled at the model's own shape, so a seed gives the same weights whatever
-  // input the run uses.
-  if (weights) attachWeights(graph, *weights);
-  else fillRandomWeights(graph, *seed);
-}
-
 int runCommand(int argc, char **argv) {
   cli::Args args(argc, argv, 2,
                  {.valued = {"--weights", "--random-weights", "--input", "--output", "--output-name",
@@ -129,7 +117,7 @@ int runCommand(int argc, char **argv) {
     fail("{}: --input-shape {} disagrees with the array's shape {}", inputPath, shapeToString(*shape),
          shapeToString(input.shape()));
   std::unique_ptr<Graph> graph = loadModel(model, input.shape());
-  loadWeights(*graph, args);
+  cli::attachModelWeights(*graph, args);
   if (graph->inputs().size() != 1) fail("{}: bisc run needs a model with one input", model);
   cli::applyInputShape(*graph, input.shape(), model);
   size_t index = pickOutput(*graph, args.value("--output-name"), model);

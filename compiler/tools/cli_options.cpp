@@ -1,6 +1,8 @@
 //===- cli_options.cpp - Command-line parsing shared by bisc and bisc-opt -===//
 #include "compiler/tools/cli_options.h"
 
+#include "frontends/common/model_io.h"
+
 #include "ir/error.h"
 
 #include <fmt/format.h>
@@ -72,6 +74,16 @@ std::optional<uint64_t> Args::unsignedValue(const std::string &name) const {
   if (ec != std::errc() || end != text->data() + text->size())
     throw UsageError(fmt::format("{} '{}': expected a non-negative integer", name, *text));
   return number;
+}
+
+void attachModelWeights(Graph &graph, const Args &args) {
+  std::optional<std::string> weights = args.value("--weights");
+  std::optional<uint64_t> seed = args.unsignedValue("--random-weights");
+  if (!weights && !seed && weightsLoaded(graph)) return;
+  if (weights.has_value() == seed.has_value())
+    throw UsageError("give exactly one of --weights W.safetensors and --random-weights SEED");
+  if (weights) attachWeights(graph, *weights);
+  else fillRandomWeights(graph, *seed);
 }
 
 void applyInputShape(Graph &graph, const Shape &shape, const std::string &file) {

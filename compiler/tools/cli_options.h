@@ -61,6 +61,11 @@ private:
   std::vector<std::string> positionals_;
 };
 
+/// Gives the model its weights from --weights W.safetensors or --random-weights SEED (exactly
+/// one; neither if the model file carried them, as ONNX does). Random weights are filled at
+/// the model's own shape, so a seed gives the same weights whatever input shape is used later.
+void attachModelWeights(Graph &graph, const Args &args);
+
 /// setInputShape() whose errors name the model file and the requested shape.
 void applyInputShape(Graph &graph, const Shape &shape, const std::string &file);
 

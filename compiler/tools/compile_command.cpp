@@ -89,16 +89,6 @@ EmitKind parseEmitKind(const std::optional<std::string> &text) {
   throw cli::UsageError(fmt::format("--emit '{}': expected llvm, asm or obj", *text));
 }
 
-void attachModelWeights(Graph &graph, const cli::Args &args) {
-  std::optional<std::string> weights = args.value("--weights");
-  std::optional<uint64_t> seed = args.unsignedValue("--random-weights");
-  if (!weights && !seed && weightsLoaded(graph)) return;  // ONNX: weights come with the model
-  if (weights.has_value() == seed.has_value())
-    throw cli::UsageError("give exactly one of --weights W.safetensors and --random-weights SEED");
-  if (weights) attachWeights(graph, *weights);
-  else fillRandomWeights(graph, *seed);
-}
-
 std::string humanBytes(int64_t bytes) {
   if (bytes >= 10 * 1024 * 1024) return fmt::format("{} ({:.1f} MiB)", bytes, double(bytes) / (1024.0 * 1024.0));
   if (bytes >= 10 * 1024) return fmt::format("{} ({:.1f} KiB)", bytes, double(bytes) / 1024.0);
@@ -191,7 +181,7 @@ int compileCommand(int argc, char **argv) {
   std::unique_ptr<Graph> graph = loadModel(model, shape);
   phases.push_back({"load", clock.lap()});
   // Weights are filled at the model's own shape, so a seed gives the same weights as `bisc run`.
-  attachModelWeights(*graph, args);
+  cli::attachModelWeights(*graph, args);
   phases.push_back({"weights", clock.lap()});
   if (shape) cli::applyInputShape(*graph, *shape, model);
 #ifdef BISC_HAVE_PASSES
