@@ -160,4 +160,28 @@ static TensorType resizeBinary(const Node &node) {
 TensorType infer_resize_add(const Node &node) { return resizeBinary(node); }
 TensorType infer_resize_mul(const Node &node) { return resizeBinary(node); }
 
+TensorType infer_resize_concat(const Node &node) {
+  size_t count = node.inputs.size();
+  if (count < 2) fail("needs at least two operands (one resized), got {}", count);
+  int64_t resized = node.attrInt("resized");
+  if (resized < 0 || size_t(resized) >= count)
+    fail("attribute resized must name an operand (0..{}), got {}", count - 1, resized);
+  // The full-size shape every other operand must match, channels aside.
+  size_t reference = resized == 0 ? 1 : 0;
+  Shape out = rank4(node, reference);
+  out[1] = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const Shape &shape = rank4(node, i);
+    if (i == size_t(resized)) continue;
+    if (shape[0] != out[0] || shape[2] != out[2] || shape[3] != out[3])
+      fail("input {} is {} but input {} is {}; only channels may differ", i,
+           toString(operand(node, i)), reference, toString(operand(node, reference)));
+  }
+  // Channels are the small operand's own: only H,W change.
+  const Shape &small = rank4(node, size_t(resized));
+  expectResizesTo(node, size_t(resized), {out[0], small[1], out[2], out[3]});
+  for (size_t i = 0; i < count; ++i) out[1] += operand(node, i).shape[1];
+  return {DType::f32, out};
+}
+
 } // namespace bisc

@@ -44,6 +44,13 @@
 // resize_add(x, small) {mode, align_corners, scale?}   out = x + resize(small -> H,W of x)
 // resize_mul(x, small) {mode, align_corners, scale?}   out = x * resize(small -> H,W of x)
 //   The upsampled tensor is never materialised; resize(small) has exactly x's shape.
+//
+// resize_concat(inputs...) {resized, mode, align_corners, scale?}
+//   H,W = the spatial size of every operand but inputs[resized] (concat makes them equal)
+//   out = concat(inputs[0], .., resize(inputs[resized] -> H,W), .., inputs[n-1]; axis 1)
+//   One operand, at any position, is the small one; the others pass through unchanged.
+//   Rank 4, channel axis only (BiSeNet concatenates channels), at least two operands.
+//   The upsampled operand is sampled while its channels are written: it never exists.
 #pragma once
 
 #include "ir/graph.h"

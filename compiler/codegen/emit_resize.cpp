@@ -1,8 +1,9 @@
-//===- emit_resize.cpp - Nearest and bilinear resize, resize_add, resize_mul ===//
+//===- emit_resize.cpp - Resize, resize_add, resize_mul, resize_concat ----===//
 //
 // One iteration is one (n, c) plane; the source taps come from compile-time tables (see
 // resize_taps.h). resize_add / resize_mul read the small operand through the same taps and
-// combine it with x as they go: the upsampled tensor never exists.
+// combine it with x as they go; resize_concat samples it straight into its output channels
+// and copies the other operands' planes: the upsampled tensor never exists.
 #include "compiler/codegen/emitters.h"
 #include "compiler/codegen/resize_taps.h"
 
@@ -142,6 +143,47 @@ KernelSpec emitResizeBinary(const Node &node, EmitContext &context) {
         k.storeF32(isAdd ? ir.CreateFAdd(v, up) : ir.CreateFMul(v, up), outRow, ow);
       });
     });
+  };
+  return spec;
+}
+
+KernelSpec emitResizeConcat(const Node &node, EmitContext &context) {
+  const Shape &out = node.result->type.shape;
+  size_t resized = size_t(node.attrInt("resized"));
+  const Shape &small = node.inputs[resized]->type.shape;
+  ResizeTaps taps = resizeTaps(node, small, out, *context.buffers.blob);
+  KernelSpec spec{"resize_concat", context.defaults, {}};
+  spec.schedule.parallelCount = out[0] * out[1];
+  std::vector<const Value *> inputs(node.inputs.begin(), node.inputs.end());
+  const Value *y = node.result;
+
+  // As emitConcat: the output plane (n, c) comes from the operand owning channel c.
+  spec.body = [=](KernelBuilder &k, llvm::Value *plane) {
+    auto &ir = k.ir();
+    llvm::Value *n = ir.CreateSDiv(plane, k.i64(out[1]));
+    llvm::Value *c = ir.CreateSRem(plane, k.i64(out[1]));
+    llvm::Value *outPlane = k.element(k.base(y), k.mul(plane, out[2] * out[3]));
+    int64_t first = 0;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const Shape &shape = inputs[i]->type.shape;
+      int64_t channels = shape[1], inPlaneSize = shape[2] * shape[3];
+      llvm::Value *mine = ir.CreateAnd(ir.CreateICmpSGE(c, k.i64(first)), ir.CreateICmpSLT(c, k.i64(first + channels)));
+      k.ifThen(mine, [&] {
+        llvm::Value *inPlaneIndex = ir.CreateAdd(k.mul(n, channels), k.add(c, -first));
+        llvm::Value *inPlane = k.element(k.base(inputs[i]), k.mul(inPlaneIndex, inPlaneSize));
+        if (i != resized) {
+          k.loop(0, inPlaneSize, [&](llvm::Value *j) { k.storeF32(k.loadF32(inPlane, j), outPlane, j); });
+          return;
+        }
+        ResizeSampler sampler(k, taps);
+        k.loop(0, out[2], [&](llvm::Value *oh) {
+          sampler.beginRow(oh);
+          llvm::Value *outRow = k.element(outPlane, k.mul(oh, out[3]));
+          k.loop(0, out[3], [&](llvm::Value *ow) { k.storeF32(sampler.sample(inPlane, ow), outRow, ow); });
+        });
+      });
+      first += channels;
+    }
   };
   return spec;
 }

@@ -67,6 +67,7 @@ KernelSpec emitKernel(const Node &node, EmitContext &context) {
   case OpId::fused_conv: return emitFusedConv(node, context);
   case OpId::resize_add:
   case OpId::resize_mul: return emitResizeBinary(node, context);
+  case OpId::resize_concat: return emitResizeConcat(node, context);
   case OpId::bga: return emitBga(node, context);
   case OpId::arm:
   case OpId::ffm:

@@ -66,6 +66,7 @@ KernelSpec emitArgmax(const Node &node, EmitContext &context);
 KernelSpec emitSoftmax(const Node &node, EmitContext &context);
 KernelSpec emitFusedConv(const Node &node, EmitContext &context);
 KernelSpec emitResizeBinary(const Node &node, EmitContext &context); ///< resize_add, resize_mul
+KernelSpec emitResizeConcat(const Node &node, EmitContext &context);
 KernelSpec emitBga(const Node &node, EmitContext &context);
 std::vector<KernelSpec> emitArm(const Node &node, EmitContext &context);
 std::vector<KernelSpec> emitFfm(const Node &node, EmitContext &context);

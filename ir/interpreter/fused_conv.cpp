@@ -1,6 +1,6 @@
-//===- fused_conv.cpp - fused_conv, resize_add, resize_mul ----------------===//
+//===- fused_conv.cpp - fused_conv, resize_add, resize_mul, resize_concat -===//
 //
-// Composed from the conv2d, add, relu and resize kernels in the order of the subgraphs
+// Composed from the conv2d, add, relu, resize and concat kernels in the order of the subgraphs
 // they replace (see ir/fused_ops.h), so the results are bit-identical to those subgraphs.
 #include "ir/fused_ops.h"
 #include "ir/interpreter/fused_call.h"
@@ -46,6 +46,15 @@ void eval_resize_add(const Node &node, Operands operands, Tensor &result) {
 void eval_resize_mul(const Node &node, Operands operands, Tensor &result) {
   Tensor up = resizeLike(node, *operands[1], *operands[0]);
   result = callKernel(OpId::mul, {operands[0], &up});
+}
+
+void eval_resize_concat(const Node &node, Operands operands, Tensor &result) {
+  size_t resized = size_t(node.attrInt("resized"));
+  const Tensor &fullSize = *operands[resized == 0 ? 1 : 0];
+  Tensor up = resizeLike(node, *operands[resized], fullSize);
+  std::vector<const Tensor *> parts(operands.begin(), operands.end());
+  parts[resized] = &up;
+  result = callKernel(OpId::concat, parts, {{"axis", Attribute(int64_t(1))}});
 }
 
 } // namespace bisc::interp

@@ -1,5 +1,5 @@
 // The fused ops' kernels (fused_conv, arm, ffm, bga, context_embedding, resize_add,
-// resize_mul): each compiled library against the reference interpreter, whose fused kernels
+// resize_mul, resize_concat): each compiled library against the reference interpreter, whose fused kernels
 // run the unfused subgraphs, with 1 and 2 threads.
 #include "compiled_model.h"
 
@@ -265,6 +265,32 @@ TEST_CASE("codegen fused: resize_add and resize_mul") {
   checkFused("rmul_bilinear", graph("resize_mul", half, "{mode=\"bilinear\"}"));
   checkFused("rmul_bilinear_corners", graph("resize_mul", third, "{mode=\"bilinear\", align_corners=true}"));
   checkFused("radd_bilinear_scale", graph("resize_add", third, "{mode=\"bilinear\", scale=[3.0,3.0]}"));
+}
+
+TEST_CASE("codegen fused: resize_concat with the resized operand first, middle and last") {
+  // The small operand has its own channel count (5, via a 1x1 conv) so the channel ranges of
+  // the operands are uneven; two images check the (n, c) plane split.
+  auto graph = [](const std::string &pool, const std::string &operands, const std::string &attrs) {
+    return R"(graph @g(%x: f32[2,3,12,18]) {
+      weight @w : f32[5,3,1,1]
+      %p = avg_pool(%x) )" + pool + R"(
+      %s = conv2d(%p, @w)
+      %r = relu(%x)
+      %y = resize_concat()" + operands + ") " + attrs + R"(
+      return y = %y })";
+  };
+  const char *half = "{kernel=[2,2], stride=[2,2]}", *third = "{kernel=[3,3], stride=[3,3]}";
+  checkFused("rcat_nearest_scale_middle", graph(half, "%x, %s, %r", "{resized=1, scale=[2.0,2.0]}"));
+  CHECK(compiledWith("resize_concat"));
+  checkFused("rcat_nearest_third_first", graph(third, "%s, %x", "{resized=0}"));
+  checkFused("rcat_bilinear_last", graph(half, "%x, %r, %s", "{resized=2, mode=\"bilinear\"}"));
+  checkFused("rcat_bilinear_corners_first",
+             graph(third, "%s, %r, %x", "{resized=0, mode=\"bilinear\", align_corners=true}"));
+  checkFused("rcat_bilinear_scale_middle",
+             graph(third, "%r, %s, %x", "{resized=1, mode=\"bilinear\", scale=[3.0,3.0]}"));
+  checkFused("rcat_bilinear_corners_scale_last",
+             graph(half, "%r, %s", "{resized=1, mode=\"bilinear\", align_corners=true, scale=[2.0,2.0]}"));
+  CHECK(compiledWith("resize_concat"));
 }
 
 TEST_CASE("codegen fused: gates in a planned arena keep their scratch clear of live tensors") {
