@@ -6,12 +6,14 @@
 //   v = acc (bias included); before_act: v += residual; relu: v = max(v, 0);
 //   after_act: v += residual; out = v
 //
-// Dense convs the register-blocked microkernel handles go there with the same epilogue;
+// Wide-row 3x3 stride-1 dense convs go to Winograd F(4x4, 3x3) (emit_winograd.cpp) and other
+// dense convs the register-blocked microkernel handles go there, with the same epilogue;
 // the rest (grouped, depthwise, narrow rows, other strides) use the direct conv planes of
 // emit_conv.cpp. Either way the residual is read at exactly the element being stored, so
 // the result may share its buffer with the residual operand.
 #include "compiler/codegen/conv_microkernel.h"
 #include "compiler/codegen/conv_plane.h"
+#include "compiler/codegen/emit_winograd.h"
 #include "ir/error.h"
 #include "ir/fused_ops.h"
 
@@ -39,6 +41,7 @@ ConvEpilogue fusedConvEpilogue(const Node &node) {
 
 KernelSpec emitFusedConv(const Node &node, EmitContext &context) {
   ConvEpilogue epilogue = fusedConvEpilogue(node);
+  if (winogradApplies(node, context.defaults)) return emitWinogradConv(node, epilogue, context);
   if (convMicrokernelApplies(node, context.defaults)) return emitConvMicrokernel(node, epilogue, context);
 
   ConvPlane conv;
