@@ -41,8 +41,13 @@ typedef struct bisc_pool bisc_pool;
 /* Thread pool: `threads` - 1 workers plus the calling thread; 1 spawns none. */
 int BISC_SYM(rt_pool_create)(bisc_pool **pool, int threads);
 void BISC_SYM(rt_pool_destroy)(bisc_pool *pool);
-/* Called by generated code: splits [0, count) into contiguous chunks, one per thread. */
-void BISC_SYM(rt_parallel_for)(bisc_pool *pool, bisc_kernel_fn kernel, void **frame, int64_t count);
+/* Called by generated code: splits [0, count) into contiguous chunks, one per thread.
+ * `kernel_index` is the kernel's row in the graph_kernel_* tables (the profile's key). */
+void BISC_SYM(rt_parallel_for)(bisc_pool *pool, bisc_kernel_fn kernel, void **frame, int64_t count,
+                               int64_t kernel_index);
+/* Profiling (BISC_PROFILE): with `seconds` non-NULL, every parallel_for adds its wall time to
+ * seconds[kernel_index]; NULL (the default) turns it off. */
+void BISC_SYM(rt_pool_profile)(bisc_pool *pool, double *seconds);
 
 /* Defined by generated code. */
 extern void BISC_SYM(graph_run)(void **frame, bisc_pool *pool);
@@ -54,5 +59,13 @@ extern const uint64_t BISC_SYM(graph_weights_checksum);
 extern const int64_t BISC_SYM(graph_input_shape)[4];
 extern const int64_t BISC_SYM(graph_output_shape)[4];
 extern const unsigned char *const BISC_SYM(graph_embedded_weights); /* NULL with a side file */
+/* One row per kernel of graph_run (kernel_index 0 .. count-1) plus the labels kernel of
+ * graph_labels (row `count`): its symbol, the graph node it computes, its emitter family and
+ * the multiply-accumulates of its node's convolution (0 on the node's other kernels). */
+extern const int64_t BISC_SYM(graph_kernel_count);
+extern const char *const BISC_SYM(graph_kernel_symbols)[];
+extern const char *const BISC_SYM(graph_kernel_nodes)[];
+extern const char *const BISC_SYM(graph_kernel_families)[];
+extern const int64_t BISC_SYM(graph_kernel_macs)[];
 
 #endif

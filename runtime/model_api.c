@@ -8,6 +8,11 @@
  * Contexts are recognised through a registry of live pointers rather than a field inside
  * them, so a destroyed context, a context of another model or a stray pointer is rejected
  * without being dereferenced.
+ *
+ * BISC_PROFILE=1 in the environment at create time turns on the per-kernel profile: every
+ * run then prints to stderr a table of each kernel's average time over the context's runs so
+ * far, its share of the run and its GFLOP/s (conv MACs x 2 / time). The first run pays for
+ * page faults and cold caches: its table shows it alone, later ones leave it out.
  *===----------------------------------------------------------------------===*/
 #include "bisc_runtime.h"
 
@@ -32,6 +37,9 @@ struct BISC_SYM(ctx) {
   unsigned char *arena;
   int owns_arena;
   unsigned char *weights; /* read from a side file, or NULL when embedded */
+  double *profile_seconds; /* per kernel, summed over runs; NULL when not profiling */
+  int64_t profile_runs, profile_label_runs; /* in the averages: all runs but the first */
+  int64_t runs;                             /* all runs, the first included */
   char error[ERROR_CHARS];
 };
 
@@ -182,6 +190,69 @@ static status_t setup_arena(ctx_t *ctx, const options_t *options) {
   return (status_t)OK;
 }
 
+/* ---- the per-kernel profile (BISC_PROFILE) ---- */
+
+static int profiling_requested(void) {
+  const char *value = getenv("BISC_PROFILE");
+  return value && value[0] && strcmp(value, "0") != 0;
+}
+
+static status_t setup_profile(ctx_t *ctx) {
+  if (!profiling_requested()) return (status_t)OK;
+  size_t rows = (size_t)BISC_SYM(graph_kernel_count) + 1; /* + the labels kernel */
+  ctx->profile_seconds = calloc(rows, sizeof(double));
+  if (!ctx->profile_seconds) return fail(ctx, OUT_OF_MEMORY, "profile of %zu kernels", rows);
+  BISC_SYM(rt_pool_profile)(ctx->pool, ctx->profile_seconds);
+  return (status_t)OK;
+}
+
+/* One table row: average milliseconds, share of the run, the node's conv MACs, and GFLOP/s
+ * (MACs x 2 / time) for kernels that have MACs. */
+static void print_profile_row(const char *index, const char *symbol, const char *node, const char *family,
+                              double ms, double total_ms, int64_t macs) {
+  char rate[32] = "";
+  if (macs > 0 && ms > 0) snprintf(rate, sizeof rate, "%.2f", 2.0 * (double)macs / (ms * 1e6));
+  fprintf(stderr, "%5s  %-34s %-30s %-16s %11.4f %6.2f%% %13lld %9s\n", index, symbol, node, family, ms,
+          total_ms > 0 ? 100.0 * ms / total_ms : 0.0, (long long)macs, rate);
+}
+
+/* The table after a run: graph_run's kernels, plus the labels kernel after run_labels. */
+static void print_profile(const ctx_t *ctx, int with_labels) {
+  int64_t count = BISC_SYM(graph_kernel_count), rows = count + (with_labels ? 1 : 0);
+  double total_ms = 0;
+  int64_t total_macs = 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    int64_t runs = i < count ? ctx->profile_runs : ctx->profile_label_runs;
+    total_ms += 1e3 * ctx->profile_seconds[i] / (double)runs;
+    total_macs += BISC_SYM(graph_kernel_macs)[i];
+  }
+  fprintf(stderr, "bisc profile: %s, %lld kernels, run %lld, average of runs %lld..%lld\n", BISC_TO_STRING(BISC_NAME),
+          (long long)rows, (long long)ctx->runs, (long long)(ctx->runs == 1 ? 1 : 2), (long long)ctx->runs);
+  fprintf(stderr, "%5s  %-34s %-30s %-16s %11s %7s %13s %9s\n", "#", "kernel", "node", "family", "ms", "share",
+          "MACs", "GFLOP/s");
+  for (int64_t i = 0; i < rows; ++i) {
+    char index[24];
+    snprintf(index, sizeof index, "%lld", (long long)i);
+    int64_t runs = i < count ? ctx->profile_runs : ctx->profile_label_runs;
+    print_profile_row(index, BISC_SYM(graph_kernel_symbols)[i], BISC_SYM(graph_kernel_nodes)[i],
+                      BISC_SYM(graph_kernel_families)[i], 1e3 * ctx->profile_seconds[i] / (double)runs, total_ms,
+                      BISC_SYM(graph_kernel_macs)[i]);
+  }
+  print_profile_row("total", "", "", "", total_ms, total_ms, total_macs);
+}
+
+/* Counts a finished run, prints the table, and after the first run starts the averages anew. */
+static void profile_run_done(ctx_t *ctx, int with_labels) {
+  ctx->runs++;
+  ctx->profile_runs++;
+  ctx->profile_label_runs += with_labels;
+  print_profile(ctx, with_labels);
+  if (ctx->runs == 1) {
+    memset(ctx->profile_seconds, 0, (size_t)(BISC_SYM(graph_kernel_count) + 1) * sizeof(double));
+    ctx->profile_runs = ctx->profile_label_runs = 0;
+  }
+}
+
 static status_t setup(ctx_t *ctx, const options_t *options) {
   if (options->num_threads < 1 || options->num_threads > MAX_THREADS)
     return fail(ctx, THREADS, "options.num_threads is %d, must be in 1..%d", options->num_threads, MAX_THREADS);
@@ -193,13 +264,14 @@ static status_t setup(ctx_t *ctx, const options_t *options) {
   }
   if (!BISC_SYM(rt_pool_create)(&ctx->pool, options->num_threads))
     return fail(ctx, THREADS, "could not start %d worker threads", options->num_threads - 1);
-  return (status_t)OK;
+  return setup_profile(ctx);
 }
 
 static void release(ctx_t *ctx) {
   if (ctx->pool) BISC_SYM(rt_pool_destroy)(ctx->pool);
   if (ctx->owns_arena) free(ctx->arena);
   free(ctx->weights);
+  free(ctx->profile_seconds);
   free(ctx);
 }
 
@@ -277,6 +349,7 @@ BISC_API status_t BISC_SYM(run)(ctx_t *ctx, const float *input, size_t input_ele
   void *frame[BISC_FRAME_SLOTS];
   fill_frame(ctx, frame, input, logits);
   BISC_SYM(graph_run)(frame, ctx->pool);
+  if (ctx->profile_seconds) profile_run_done(ctx, 0);
   return (status_t)OK;
 }
 
@@ -290,5 +363,6 @@ BISC_API status_t BISC_SYM(run_labels)(ctx_t *ctx, const float *input, size_t in
   frame[BISC_FRAME_LABELS] = labels;
   BISC_SYM(graph_run)(frame, ctx->pool);
   BISC_SYM(graph_labels)(frame, ctx->pool);
+  if (ctx->profile_seconds) profile_run_done(ctx, 1);
   return (status_t)OK;
 }

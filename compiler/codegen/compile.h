@@ -22,9 +22,10 @@ struct CompileOptions {
 };
 
 struct KernelStat {
-  std::string name, family;
+  std::string name, family; ///< the node it computes, its emitter family
   int64_t parallelCount = 0;
-  int64_t macs = 0;
+  int64_t macs = 0;         ///< the node's conv MACs, on its convolution kernel only
+  std::string symbol;       ///< the kernel function's symbol
 };
 
 struct CompileStats {

@@ -5,7 +5,8 @@
 // of x + g all emit their planes with it. One call computes output plane (n, oc) in tiles of
 // Schedule::tileRows rows, accumulating each tile in a stack buffer (so it stays in L1 and
 // the output may share memory with a residual operand), then stores each tile through an
-// epilogue.
+// epilogue. Depthwise planes (one input channel per group, no unit taps) instead sum each
+// output in a register and store it through the epilogue once, which is just as safe.
 #pragma once
 
 #include "compiler/codegen/emitters.h"

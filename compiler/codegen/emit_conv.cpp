@@ -12,6 +12,14 @@
 //
 // The valid oh/ow ranges of each (kh, kw) are compile-time constants, so the inner loop has
 // no bounds checks and LLVM vectorises it over ow.
+//
+// Depthwise planes (one input channel per group: DW and channel-multiplier convs) have too
+// few taps per output for the accumulator buffer to pay: each output is summed in a register
+// over its taps, finished by the epilogue and stored once, row by row:
+//
+//   for oh: for ow in the columns whose taps are all inside the image (vectorised over ow):
+//     out[oh, ow] = epilogue(bias + sum over the rows kh valid for oh, kw of w[kh, kw] * in[..])
+//   plus the few border rows and columns, each with its compile-time set of valid taps.
 #include "compiler/codegen/conv_plane.h"
 
 namespace bisc {
@@ -54,6 +62,112 @@ void accumulateChannel(KernelBuilder &k, const ConvShape &s, llvm::Value *acc, l
   }
 }
 
+/// Output indices [lo, hi) whose taps 0..taps-1 (offsets k*dil - pad) are all inside [0, in).
+std::pair<int64_t, int64_t> interiorRange(int64_t in, int64_t out, int64_t stride, int64_t taps, int64_t dil,
+                                          int64_t pad) {
+  int64_t lo = 0, hi = out;
+  for (int64_t t = 0; t < taps; ++t) {
+    auto [tapLo, tapHi] = validRange(in, out, stride, t * dil - pad);
+    lo = std::max(lo, tapLo);
+    hi = std::min(hi, tapHi);
+  }
+  return {lo, std::max(lo, hi)};
+}
+
+/// Taps t whose input index o*stride + t*dil - pad is inside [0, in) for output index o.
+std::vector<int64_t> validTaps(int64_t o, int64_t in, int64_t stride, int64_t taps, int64_t dil, int64_t pad) {
+  std::vector<int64_t> valid;
+  for (int64_t t = 0; t < taps; ++t) {
+    int64_t i = o * stride + t * dil - pad;
+    if (i >= 0 && i < in) valid.push_back(t);
+  }
+  return valid;
+}
+
+/// Border rows or columns are emitted one by one; more than this and the plane takes the
+/// accumulator-buffer path instead.
+constexpr int64_t kMaxBorder = 8;
+
+bool depthwiseApplies(const ConvPlane &conv, llvm::Value *unitTaps) {
+  const ConvShape &s = conv.shape;
+  if (unitTaps || conv.input.size() != 1 || s.groups == 1 || s.ic != s.groups) return false;
+  auto [ohLo, ohHi] = interiorRange(s.h, s.oh, s.strideH, s.kh, s.dilH, s.padT);
+  auto [owLo, owHi] = interiorRange(s.w, s.ow, s.strideW, s.kw, s.dilW, s.padL);
+  return ohLo + (s.oh - ohHi) <= kMaxBorder && owLo + (s.ow - owHi) <= kMaxBorder;
+}
+
+/// Emits the depthwise plane (see the file comment).
+class DepthwisePlane {
+public:
+  DepthwisePlane(KernelBuilder &k, const ConvPlane &conv, llvm::Value *plane)
+      : k_(k), conv_(conv), s_(conv.shape), plane_(plane) {
+    auto &ir = k.ir();
+    llvm::Value *n = ir.CreateSDiv(plane, k.i64(s_.oc));
+    llvm::Value *oc = ir.CreateSRem(plane, k.i64(s_.oc));
+    llvm::Value *ic = ir.CreateSDiv(oc, k.i64(s_.oc / s_.groups));
+    inPlane_ = k.element(k.base(conv.input[0].value), k.mul(ir.CreateAdd(k.mul(n, s_.ic), ic), s_.h * s_.w));
+    outPlane_ = k.element(k.base(conv.out), k.mul(plane, s_.oh * s_.ow));
+    bias_ = conv.bias ? k.loadF32(k.base(conv.bias), oc) : k.f32(0.0f);
+    llvm::Value *wPlane = k.element(k.base(conv.weight), k.mul(oc, s_.kh * s_.kw));
+    for (int64_t t = 0; t < s_.kh * s_.kw; ++t) weights_.push_back(k.loadF32(wPlane, k.i64(t)));
+  }
+
+  void emit() {
+    auto [ohLo, ohHi] = interiorRange(s_.h, s_.oh, s_.strideH, s_.kh, s_.dilH, s_.padT);
+    std::vector<int64_t> allRows(size_t(s_.kh));
+    for (int64_t kh = 0; kh < s_.kh; ++kh) allRows[size_t(kh)] = kh;
+    for (int64_t oh = 0; oh < ohLo; ++oh) emitRow(k_.i64(oh), rowTaps(oh));
+    k_.loop(k_.i64(ohLo), k_.i64(ohHi), [&](llvm::Value *oh) { emitRow(oh, allRows); });
+    for (int64_t oh = ohHi; oh < s_.oh; ++oh) emitRow(k_.i64(oh), rowTaps(oh));
+  }
+
+private:
+  std::vector<int64_t> rowTaps(int64_t oh) const {
+    return validTaps(oh, s_.h, s_.strideH, s_.kh, s_.dilH, s_.padT);
+  }
+
+  /// Output row `oh`, reading the kernel rows `rows` (those inside the image).
+  void emitRow(llvm::Value *oh, const std::vector<int64_t> &rows) {
+    std::vector<llvm::Value *> inRows;
+    for (int64_t kh : rows) {
+      llvm::Value *ih = k_.add(k_.mul(oh, s_.strideH), kh * s_.dilH - s_.padT);
+      inRows.push_back(k_.element(inPlane_, k_.mul(ih, s_.w)));
+    }
+    auto [owLo, owHi] = interiorRange(s_.w, s_.ow, s_.strideW, s_.kw, s_.dilW, s_.padL);
+    std::vector<int64_t> allColumns(size_t(s_.kw));
+    for (int64_t kw = 0; kw < s_.kw; ++kw) allColumns[size_t(kw)] = kw;
+    auto column = [&](llvm::Value *ow, const std::vector<int64_t> &columns) {
+      emitOutput(oh, ow, rows, inRows, columns);
+    };
+    for (int64_t ow = 0; ow < owLo; ++ow) column(k_.i64(ow), validTaps(ow, s_.w, s_.strideW, s_.kw, s_.dilW, s_.padL));
+    k_.loop(k_.i64(owLo), k_.i64(owHi), [&](llvm::Value *ow) { column(ow, allColumns); });
+    for (int64_t ow = owHi; ow < s_.ow; ++ow)
+      column(k_.i64(ow), validTaps(ow, s_.w, s_.strideW, s_.kw, s_.dilW, s_.padL));
+  }
+
+  /// out[oh, ow] = epilogue(bias + taps), the taps summed in (kh, kw) order.
+  void emitOutput(llvm::Value *oh, llvm::Value *ow, const std::vector<int64_t> &rows,
+                  const std::vector<llvm::Value *> &inRows, const std::vector<int64_t> &columns) {
+    auto &ir = k_.ir();
+    llvm::Value *v = bias_;
+    llvm::Value *iw0 = k_.mul(ow, s_.strideW);
+    for (size_t r = 0; r < rows.size(); ++r)
+      for (int64_t kw : columns) {
+        llvm::Value *x = k_.loadF32(inRows[r], k_.add(iw0, kw * s_.dilW - s_.padL));
+        v = ir.CreateFAdd(v, ir.CreateFMul(weights_[size_t(rows[r] * s_.kw + kw)], x));
+      }
+    llvm::Value *pixel = ir.CreateAdd(k_.mul(oh, s_.ow), ow);
+    if (conv_.epilogue) v = conv_.epilogue(k_, v, plane_, pixel);
+    k_.storeF32(v, outPlane_, pixel);
+  }
+
+  KernelBuilder &k_;
+  const ConvPlane &conv_;
+  const ConvShape &s_;
+  llvm::Value *plane_, *inPlane_ = nullptr, *outPlane_ = nullptr, *bias_ = nullptr;
+  std::vector<llvm::Value *> weights_;
+};
+
 } // namespace
 
 ConvShape convShape(const Node &node, size_t weightOperand) {
@@ -78,6 +192,10 @@ Schedule convSchedule(const ConvShape &s, const Schedule &defaults) {
 
 void emitConvPlane(KernelBuilder &k, const ConvPlane &conv, const Schedule &schedule, llvm::Value *plane,
                    llvm::Value *unitTaps) {
+  if (depthwiseApplies(conv, unitTaps)) {
+    DepthwisePlane(k, conv, plane).emit();
+    return;
+  }
   const ConvShape &s = conv.shape;
   auto &ir = k.ir();
   int64_t tileRows = schedule.tileRows;

@@ -3,7 +3,8 @@
 // 1. Pick the output (the first inference output: NCHW f32 logits) and the nodes it needs.
 // 2. Place every tensor: the image and logits in caller memory, weights in the blob, the
 //    rest in the arena (at the offsets plan-memory chose, or one buffer each if unplanned).
-// 3. Emit one function per kernel and the entry points; 4. the info globals.
+// 3. Emit one function per kernel and the entry points; 4. the info globals, and the kernel
+//    tables (symbol, node, family, MACs) that the runtime's BISC_PROFILE table prints.
 #include "compiler/codegen/module_builder.h"
 
 #include "compiler/codegen/emitters.h"
@@ -92,17 +93,20 @@ llvm::Function *emitKernelFunction(llvm::Module &module, const std::string &name
   return function;
 }
 
-/// void <name>_graph_<what>(ptr frame, ptr pool): one parallel_for per kernel, in order.
+/// void <name>_graph_<what>(ptr frame, ptr pool): one parallel_for per kernel, in order,
+/// numbered from `firstIndex` (the rows of the graph_kernel_* tables).
 void emitEntry(llvm::Module &module, const std::string &symbol, llvm::Function *parallelFor,
-               const std::vector<std::pair<llvm::Function *, int64_t>> &kernels) {
+               const std::vector<std::pair<llvm::Function *, int64_t>> &kernels, int64_t firstIndex) {
   llvm::LLVMContext &ctx = module.getContext();
   auto *ptr = llvm::PointerType::getUnqual(ctx);
   auto *type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr, ptr}, false);
   auto *entry = llvm::Function::Create(type, llvm::Function::ExternalLinkage, symbol, module);
   entry->setVisibility(llvm::GlobalValue::HiddenVisibility);
   llvm::IRBuilder<> ir(llvm::BasicBlock::Create(ctx, "entry", entry));
+  int64_t index = firstIndex;
   for (auto [kernel, count] : kernels)
-    ir.CreateCall(parallelFor, {entry->getArg(1), kernel, entry->getArg(0), ir.getInt64(uint64_t(count))});
+    ir.CreateCall(parallelFor, {entry->getArg(1), kernel, entry->getArg(0), ir.getInt64(uint64_t(count)),
+                                ir.getInt64(uint64_t(index++))});
   ir.CreateRetVoid();
 }
 
@@ -111,6 +115,43 @@ llvm::GlobalVariable *constantGlobal(llvm::Module &module, const std::string &sy
                                           value, symbol);
   global->setVisibility(llvm::GlobalValue::HiddenVisibility);
   return global;
+}
+
+/// `<symbol>`: a constant array of pointers to the C strings `texts`.
+void stringTable(llvm::Module &module, const std::string &symbol, const std::vector<std::string> &texts) {
+  llvm::LLVMContext &ctx = module.getContext();
+  auto *ptr = llvm::PointerType::getUnqual(ctx);
+  std::vector<llvm::Constant *> pointers;
+  for (const std::string &text : texts) {
+    llvm::Constant *chars = llvm::ConstantDataArray::getString(ctx, text);
+    auto *string = new llvm::GlobalVariable(module, chars->getType(), true, llvm::GlobalValue::PrivateLinkage, chars,
+                                            symbol + ".str");
+    string->setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::Global);
+    pointers.push_back(string);
+  }
+  constantGlobal(module, symbol, llvm::ConstantArray::get(llvm::ArrayType::get(ptr, pointers.size()), pointers));
+}
+
+/// The kernel tables the runtime's profile prints: the run kernels, then the labels kernel.
+void emitKernelTables(llvm::Module &module, const std::string &name, const std::vector<KernelStat> &runKernels,
+                      const KernelStat &labels) {
+  std::vector<KernelStat> rows = runKernels;
+  rows.push_back(labels);
+  std::vector<std::string> symbols, nodes, families;
+  std::vector<uint64_t> macs;
+  for (const KernelStat &row : rows) {
+    symbols.push_back(row.symbol);
+    nodes.push_back(row.name);
+    families.push_back(row.family);
+    macs.push_back(uint64_t(row.macs));
+  }
+  llvm::LLVMContext &ctx = module.getContext();
+  constantGlobal(module, name + "_graph_kernel_count",
+                 llvm::ConstantInt::get(llvm::Type::getInt64Ty(ctx), uint64_t(runKernels.size())));
+  stringTable(module, name + "_graph_kernel_symbols", symbols);
+  stringTable(module, name + "_graph_kernel_nodes", nodes);
+  stringTable(module, name + "_graph_kernel_families", families);
+  constantGlobal(module, name + "_graph_kernel_macs", llvm::ConstantDataArray::get(ctx, macs));
 }
 
 uint64_t fnv1a(const std::string &bytes) {
@@ -145,10 +186,28 @@ void emitInfo(llvm::Module &module, const std::string &name, const BuiltModule &
   constantGlobal(module, name + "_graph_embedded_weights", blobPointer);
 }
 
+/// Multiply-accumulates of the node's main convolution (the gates' 1-pixel convs aside).
 int64_t convMacs(const Node &node) {
-  if (node.op != OpId::conv2d && node.op != OpId::fused_conv) return 0;
-  const Shape &w = node.inputs[1]->type.shape;
+  size_t weight = 0;
+  switch (node.op) {
+  case OpId::conv2d:
+  case OpId::fused_conv: weight = 1; break;
+  case OpId::ffm: weight = 2; break;
+  case OpId::context_embedding: weight = 3; break;
+  default: return 0;
+  }
+  const Shape &w = node.inputs[weight]->type.shape;
   return node.result->type.elements() * w[1] * w[2] * w[3];
+}
+
+/// The kernel of a node's MACs (for GFLOP/s in the profile): its first convolution kernel,
+/// by family, or its first kernel.
+size_t macsKernel(const std::vector<KernelSpec> &specs) {
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const std::string &family = specs[i].family;
+    if (family.starts_with("conv") || family.starts_with("winograd") || family == "fused_conv") return i;
+  }
+  return 0;
 }
 
 } // namespace
@@ -166,28 +225,34 @@ BuiltModule buildModule(const Graph &graph, llvm::LLVMContext &context, const st
   built.input = graph.inputs()[0]->type;
   built.output = output.value->type;
 
+  // rt_parallel_for(pool, kernel, frame, count, kernel_index): see bisc_runtime.h.
+  auto *ptr = llvm::PointerType::getUnqual(context);
+  auto *i64 = llvm::Type::getInt64Ty(context);
   auto *parallelFor = llvm::Function::Create(
-      llvm::FunctionType::get(llvm::Type::getVoidTy(context),
-                              {llvm::PointerType::getUnqual(context), llvm::PointerType::getUnqual(context),
-                               llvm::PointerType::getUnqual(context), llvm::Type::getInt64Ty(context)},
-                              false),
+      llvm::FunctionType::get(llvm::Type::getVoidTy(context), {ptr, ptr, ptr, i64, i64}, false),
       llvm::Function::ExternalLinkage, name + "_rt_parallel_for", module);
   EmitContext emit{buffers, Schedule{}};
   emit.defaults = Schedule::forVectorWidth(target.vectorWidth, target.isAArch64() || target.vectorWidth >= 16);
   emit.scratchOffset = align64(activations); // scratch of multi-phase nodes, before the logits
   std::vector<std::pair<llvm::Function *, int64_t>> runKernels;
   for (const Node *node : nodes) {
-    int64_t macs = convMacs(*node); // counted once, on a node's first kernel
-    for (const KernelSpec &spec : emitNodeKernels(*node, emit)) {
+    std::vector<KernelSpec> specs = emitNodeKernels(*node, emit);
+    size_t withMacs = macsKernel(specs);
+    for (size_t i = 0; i < specs.size(); ++i) {
+      const KernelSpec &spec = specs[i];
       std::string symbol = fmt::format("{}_k{}_{}", name, runKernels.size(), node->info().name);
       runKernels.emplace_back(emitKernelFunction(module, symbol, spec, buffers, target), spec.schedule.parallelCount);
-      built.kernels.push_back({node->name(), spec.family, spec.schedule.parallelCount, std::exchange(macs, 0)});
+      int64_t macs = i == withMacs ? convMacs(*node) : 0;
+      built.kernels.push_back({node->name(), spec.family, spec.schedule.parallelCount, macs, symbol});
     }
   }
   KernelSpec labels = emitLabels(built.output, emit);
   llvm::Function *labelsKernel = emitKernelFunction(module, name + "_k_labels", labels, buffers, target);
-  emitEntry(module, name + "_graph_run", parallelFor, runKernels);
-  emitEntry(module, name + "_graph_labels", parallelFor, {{labelsKernel, labels.schedule.parallelCount}});
+  emitEntry(module, name + "_graph_run", parallelFor, runKernels, 0);
+  emitEntry(module, name + "_graph_labels", parallelFor, {{labelsKernel, labels.schedule.parallelCount}},
+            int64_t(runKernels.size()));
+  emitKernelTables(module, name, built.kernels,
+                   {output.name, labels.family, labels.schedule.parallelCount, 0, labelsKernel->getName().str()});
 
   built.weights = blob.bytes();
   int64_t logitsOffset = align64(activations) + align64(emit.scratchBytes);
