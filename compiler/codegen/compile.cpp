@@ -5,6 +5,7 @@
 
 #include "compiler/codegen/library.h"
 #include "compiler/codegen/module_builder.h"
+#include "compiler/codegen/stopwatch.h"
 #include "ir/error.h"
 
 #include <llvm/Support/raw_ostream.h>
@@ -17,19 +18,6 @@
 namespace bisc {
 
 namespace {
-
-class Stopwatch {
-public:
-  double lap() {
-    auto now = std::chrono::steady_clock::now();
-    double seconds = std::chrono::duration<double>(now - start_).count();
-    start_ = now;
-    return seconds;
-  }
-
-private:
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-};
 
 void checkName(const std::string &name) {
   bool ok = !name.empty() && (std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_');

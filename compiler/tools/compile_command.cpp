@@ -5,6 +5,7 @@
 #include "compiler/tools/compile_command.h"
 
 #include "compiler/codegen/compile.h"
+#include "compiler/codegen/stopwatch.h"
 #include "compiler/tools/cli_options.h"
 #include "frontends/common/model_io.h"
 #include "ir/error.h"
@@ -56,19 +57,6 @@ DIR/libNAME.so (or DIR/libNAME.a) and DIR/NAME.h, every entry point prefixed NAM
 const char *kNoPassesHelp = R"(
 This bisc was built without passes/: the graph is compiled as loaded, unoptimised.
 )";
-
-class Stopwatch {
-public:
-  double lap() {
-    auto now = std::chrono::steady_clock::now();
-    double seconds = std::chrono::duration<double>(now - start_).count();
-    start_ = now;
-    return seconds;
-  }
-
-private:
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-};
 
 struct Phase {
   std::string name;
