@@ -1,6 +1,8 @@
 #include "compiled_model.h"
 
 #include "ir/error.h"
+#include "ir/interpreter/interpreter.h"
+#include "ir/parser.h"
 
 #include <dlfcn.h>
 #include <doctest/doctest.h>
@@ -109,6 +111,22 @@ double relativeError(const Tensor &a, const Tensor &b) {
     maxRef = std::max(maxRef, double(std::fabs(y[i])));
   }
   return maxRef > 0 ? maxDiff / maxRef : maxDiff;
+}
+
+std::vector<ThreadedRun> compileWithThreads(const std::string &name, const std::string &text,
+                                            uint32_t weightSeed, uint32_t inputSeed) {
+  auto graph = parseGraph(text, name + ".bir");
+  fillWeightsForTest(*graph, weightSeed);
+  Tensor input = testInput(graph->inputs()[0]->type.shape, inputSeed);
+  Tensor expected = interpret(*graph, std::span<const Tensor>(&input, 1))[0];
+  std::vector<ThreadedRun> runs;
+  for (int threads : {1, 2}) {
+    CompiledModel model(*graph, name + "_t" + std::to_string(threads), threads);
+    ThreadedRun run{threads, relativeError(model.run(input), expected), {}};
+    for (const KernelStat &kernel : model.stats().kernels) run.families.push_back(kernel.family);
+    runs.push_back(std::move(run));
+  }
+  return runs;
 }
 
 } // namespace bisc::testing

@@ -42,4 +42,16 @@ Tensor testInput(const Shape &shape, uint32_t seed);
 /// max |a - b| / max |b|.
 double relativeError(const Tensor &a, const Tensor &b);
 
+/// One compiled run of a test graph against the interpreter.
+struct ThreadedRun {
+  int threads;
+  double error;                       ///< relativeError(compiled, interpreter)
+  std::vector<std::string> families;  ///< kernel families the compiler used
+};
+
+/// Parses `text` (IR text form), fills test weights from `weightSeed`, and compiles and runs
+/// it with 1 and with 2 threads on the input of `inputSeed`, each against the interpreter.
+std::vector<ThreadedRun> compileWithThreads(const std::string &name, const std::string &text,
+                                            uint32_t weightSeed, uint32_t inputSeed);
+
 } // namespace bisc::testing

@@ -18,15 +18,9 @@ namespace {
 constexpr double kTolerance = 1e-5; // x max |reference|
 
 void checkDepthwise(const std::string &name, const std::string &text) {
-  auto graph = parseGraph(text, name + ".bir");
-  fillWeightsForTest(*graph, 3);
-  Tensor input = testInput(graph->inputs()[0]->type.shape, 4);
-  Tensor expected = interpret(*graph, std::span<const Tensor>(&input, 1))[0];
-  for (int threads : {1, 2}) {
-    CompiledModel model(*graph, name + "_t" + std::to_string(threads), threads);
-    double error = relativeError(model.run(input), expected);
-    INFO(name, " with ", threads, " threads: max |diff| / max |ref| = ", error);
-    CHECK(error <= kTolerance);
+  for (const ThreadedRun &run : compileWithThreads(name, text, 3, 4)) {
+    INFO(name, " with ", run.threads, " threads: max |diff| / max |ref| = ", run.error);
+    CHECK(run.error <= kTolerance);
   }
 }
 

@@ -23,17 +23,10 @@ std::vector<std::string> lastFamilies;
 
 /// Compiles `text` for 1 and 2 threads and checks both against the interpreter.
 void checkFused(const std::string &name, const std::string &text) {
-  auto graph = parseGraph(text, name + ".bir");
-  fillWeightsForTest(*graph, 11);
-  Tensor input = testInput(graph->inputs()[0]->type.shape, 5);
-  Tensor expected = interpret(*graph, std::span<const Tensor>(&input, 1))[0];
-  for (int threads : {1, 2}) {
-    CompiledModel model(*graph, name + "_t" + std::to_string(threads), threads);
-    double error = relativeError(model.run(input), expected);
-    INFO(name, " with ", threads, " threads: max |diff| / max |ref| = ", error);
-    CHECK(error <= kTolerance);
-    lastFamilies.clear();
-    for (const KernelStat &kernel : model.stats().kernels) lastFamilies.push_back(kernel.family);
+  for (const ThreadedRun &run : compileWithThreads(name, text, 11, 5)) {
+    INFO(name, " with ", run.threads, " threads: max |diff| / max |ref| = ", run.error);
+    CHECK(run.error <= kTolerance);
+    lastFamilies = run.families;
   }
 }
 

@@ -24,18 +24,10 @@ constexpr double kTolerance = 1e-4; // x max |reference|
 /// Compiles `text` for 1 and 2 threads; checks both against the interpreter and that the
 /// conv ran as Winograd.
 void checkWinograd(const std::string &name, const std::string &text) {
-  auto graph = parseGraph(text, name + ".bir");
-  fillWeightsForTest(*graph, 7);
-  Tensor input = testInput(graph->inputs()[0]->type.shape, 8);
-  Tensor expected = interpret(*graph, std::span<const Tensor>(&input, 1))[0];
-  for (int threads : {1, 2}) {
-    CompiledModel model(*graph, name + "_t" + std::to_string(threads), threads);
-    double error = relativeError(model.run(input), expected);
-    INFO(name, " with ", threads, " threads: max |diff| / max |ref| = ", error);
-    CHECK(error <= kTolerance);
-    const auto &kernels = model.stats().kernels;
-    CHECK(std::any_of(kernels.begin(), kernels.end(),
-                      [](const KernelStat &kernel) { return kernel.family == "winograd_f4x4"; }));
+  for (const ThreadedRun &run : compileWithThreads(name, text, 7, 8)) {
+    INFO(name, " with ", run.threads, " threads: max |diff| / max |ref| = ", run.error);
+    CHECK(run.error <= kTolerance);
+    CHECK(std::count(run.families.begin(), run.families.end(), "winograd_f4x4") > 0);
   }
 }
 
