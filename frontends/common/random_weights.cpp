@@ -1,9 +1,9 @@
 //===- random_weights.cpp - Deterministic, well-conditioned random weights -===//
 //
-// Random weights must keep fp32 rounding far below the 1e-4 test tolerance
-// (/work/shared/docs/reference-data.md): Kaiming-normal convs, non-trivial BN affine
-// parameters, and BN running statistics calibrated on data rather than left at 0/1, so every
-// BN sees a roughly normalised input. docs/random-weights.md describes the recipe.
+// Random weights must keep fp32 rounding far below the 1e-4 test tolerance: Kaiming-normal
+// convs, non-trivial BN affine parameters, and BN running statistics calibrated on data rather
+// than left at 0/1, so every BN sees a roughly normalised input. docs/random-weights.md
+// describes the recipe.
 #include "frontends/common/random_weights.h"
 #include "frontends/common/model_io.h"
 
