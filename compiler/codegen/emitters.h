@@ -2,10 +2,12 @@
 //
 // An emitter turns one node into a KernelSpec: how many iterations its parallel axis has
 // and the IR of one iteration. It may add compile-time tables (folded BN scales, resize
-// indices) to the weights blob. Families: conv (dense, depthwise, grouped, 1x1), elementwise
-// (BN, activations, broadcast add/mul), pooling, resize, tensor ops (concat, argmax,
-// softmax), and the fused ops: fused conv, resize + add/mul, gates (arm, ffm, bga,
-// context_embedding). emitNodeKernels() dispatches by op.
+// indices, repacked or Winograd-transformed weights) to the weights blob. Families: dense
+// convs (Winograd F(4x4,3x3) for stride-1 3x3 in emit_winograd, the register-blocked
+// microkernel in conv_microkernel for the other dense ones), direct convs (depthwise, grouped,
+// narrow rows: emit_conv), elementwise (BN, activations, broadcast add/mul), pooling, resize,
+// tensor ops (concat, argmax, softmax), and the fused ops: fused conv, resize + add/mul/concat,
+// gates (arm, ffm, bga, context_embedding). emitNodeKernels() dispatches by op.
 #pragma once
 
 #include "compiler/codegen/kernel_builder.h"
