@@ -66,8 +66,8 @@ struct OptOptions {
 OptOptions parseOptions(int argc, char **argv, bool &help) {
   OptOptions options;
   options.passes.pipeline.clear();
-  std::vector<std::string> rest =
-      parsePassFlags(std::vector<std::string>(argv + 1, argv + argc), options.passes);
+  std::vector<std::string> rest = cli::asUsageError(
+      [&] { return parsePassFlags(std::vector<std::string>(argv + 1, argv + argc), options.passes); });
   std::vector<char *> raw{argv[0]};
   for (std::string &arg : rest) raw.push_back(arg.data());
   cli::Args args(int(raw.size()), raw.data(), 1,

@@ -5,6 +5,7 @@
 // options (--passes=..., --print-ir-after=...) are one more name in a tool's declaration.
 #pragma once
 
+#include "ir/error.h"
 #include "ir/graph.h"
 
 #include <functional>
@@ -32,6 +33,16 @@ private:
 /// Runs `body`; a UsageError from it is re-thrown with `usage` attached, so subcommands
 /// report their own usage line.
 int withUsage(const std::string &usage, const std::function<int()> &body);
+
+/// Runs `parse` and reports a bisc::Error from it as a usage error (exit 2): for parsers that
+/// live in library code, such as the pass flags (--passes=no-such-pass).
+template <class Parse> auto asUsageError(Parse &&parse) -> decltype(parse()) {
+  try {
+    return parse();
+  } catch (const Error &error) {
+    throw UsageError(error.what());
+  }
+}
 
 struct OptionSpec {
   std::set<std::string> valued;  ///< names with a value, including the dashes: "--weights", "-o"

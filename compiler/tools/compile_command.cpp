@@ -124,7 +124,7 @@ std::vector<std::string> takePassFlags(int argc, char **argv, PassFlags &flags) 
   std::vector<std::string> rest(argv, argv + argc);
 #ifdef BISC_HAVE_PASSES
   std::vector<std::string> tail(rest.begin() + std::min(argc, 2), rest.end());
-  tail = parsePassFlags(tail, flags);
+  tail = cli::asUsageError([&] { return parsePassFlags(tail, flags); });
   rest.resize(size_t(std::min(argc, 2)));
   rest.insert(rest.end(), tail.begin(), tail.end());
 #else

@@ -302,6 +302,9 @@ TEST_CASE("cli usage errors exit with status 2 and print the usage") {
   failsWith(2, kBiscOpt, {}, dir, {"missing input FILE"});
   failsWith(2, kBiscOpt, {kMini, "--bogus"}, dir, {"unknown option '--bogus'"});
   failsWith(2, kBiscOpt, {kMini, "--print-ir=yes"}, dir, {"'--print-ir' takes no value"});
+  failsWith(2, kBiscOpt, {kMini, "--passes=fold-bn,fuse-nothing"}, dir, {"unknown pass 'fuse-nothing'"});
+  failsWith(2, kBisc, {"compile", kMini, "--random-weights", "1", "--name", "m", "-o", dir.file("lib"),
+                       "--passes=fuse-nothing"}, dir, {"unknown pass 'fuse-nothing'"});
 }
 
 TEST_CASE("cli --help exits 0 and documents the commands") {
