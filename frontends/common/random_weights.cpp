@@ -10,6 +10,7 @@
 #include "ir/error.h"
 #include "ir/interpreter/interpreter.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <numbers>
@@ -72,16 +73,43 @@ namespace {
 
 enum class Role { None, ConvWeight, ConvBias, BnWeight, ResidualBnWeight, BnBias, BnMean, BnVar, Other };
 
-/// A batch_norm that ends a residual branch (its result is summed by an add). Its gamma is
-/// kept small so deep residual stacks do not amplify rounding (reference-data.md).
-bool endsResidualBranch(const Graph &graph, const Node &node) {
-  for (const Node *user : graph.users(node.result))
-    if (user->op == OpId::add) return true;
+/// Longest path (in nodes) from a graph input to each result; inputs and weights are 0.
+std::unordered_map<const Value *, int64_t> nodeDepths(const Graph &graph) {
+  std::unordered_map<const Value *, int64_t> depth;
+  for (const auto &node : graph.nodes()) {  // nodes are in topological order
+    int64_t deepest = 0;
+    for (const Value *input : node->inputs) {
+      auto it = depth.find(input);
+      if (it != depth.end()) deepest = std::max(deepest, it->second);
+    }
+    depth[node->result] = deepest + 1;
+  }
+  return depth;
+}
+
+/// A batch_norm that ends a residual branch: an add sums its result with a shallower operand
+/// (the block's input, or a projection shortcut such as ResNet's downsample conv + BN). Its
+/// gamma is kept small so deep residual stacks do not amplify rounding (reference-data.md).
+/// The projection's own BN keeps an ordinary gamma: a small one would leave the stream after
+/// each stage's first block made mostly of BN betas, a near-constant offset that the next
+/// convs cancel in f32.
+bool endsResidualBranch(const Graph &graph, const Node &node,
+                        const std::unordered_map<const Value *, int64_t> &depth) {
+  auto depthOf = [&](const Value *v) {
+    auto it = depth.find(v);
+    return it == depth.end() ? int64_t(0) : it->second;
+  };
+  for (const Node *user : graph.users(node.result)) {
+    if (user->op != OpId::add) continue;
+    for (const Value *other : user->inputs)
+      if (other != node.result && depthOf(other) < depthOf(node.result)) return true;
+  }
   return false;
 }
 
-Role roleOfUse(const Graph &graph, const Node &node, size_t operand) {
-  if (node.op == OpId::batch_norm && operand == 1 && endsResidualBranch(graph, node))
+Role roleOfUse(const Graph &graph, const Node &node, size_t operand,
+               const std::unordered_map<const Value *, int64_t> &depth) {
+  if (node.op == OpId::batch_norm && operand == 1 && endsResidualBranch(graph, node, depth))
     return Role::ResidualBnWeight;
   if (node.op == OpId::conv2d && operand == 1) return Role::ConvWeight;
   if (node.op == OpId::conv2d && operand == 2) return Role::ConvBias;
@@ -94,12 +122,13 @@ Role roleOfUse(const Graph &graph, const Node &node, size_t operand) {
 /// at all gets Role::Other.
 std::unordered_map<const Value *, Role> weightRoles(const Graph &graph) {
   std::unordered_map<const Value *, Role> roles;
+  std::unordered_map<const Value *, int64_t> depth = nodeDepths(graph);
   for (const Value *weight : graph.weights()) roles[weight] = Role::None;
   for (const auto &node : graph.nodes())
     for (size_t i = 0; i < node->inputs.size(); ++i) {
       auto it = roles.find(node->inputs[i]);
       if (it == roles.end()) continue;
-      Role role = roleOfUse(graph, *node, i);
+      Role role = roleOfUse(graph, *node, i, depth);
       it->second = it->second == Role::None || it->second == role ? role : Role::Other;
     }
   return roles;
