@@ -16,9 +16,15 @@ def load(path):
 
 def live_nodes(doc, training=False):
     """Nodes needed by the outputs (training_only outputs only if training)."""
-    by_name = {n["name"]: n for n in doc["nodes"]}
-    stack = [o["value"] for o in doc["outputs"] if training or not o.get("training_only")]
-    live = set()
+    roots = [o["value"] for o in doc["outputs"] if training or not o.get("training_only")]
+    live = live_names(doc["nodes"], roots)
+    return [n for n in doc["nodes"] if n["name"] in live], live
+
+
+def live_names(nodes, roots):
+    """Names of the values `roots` depend on (nodes are dicts with "name" and "inputs")."""
+    by_name = {n["name"]: n for n in nodes}
+    stack, live = list(roots), set()
     while stack:
         n = stack.pop()
         if n in live:
@@ -26,7 +32,7 @@ def live_nodes(doc, training=False):
         live.add(n)
         if n in by_name:
             stack.extend(by_name[n]["inputs"])
-    return [n for n in doc["nodes"] if n["name"] in live], live
+    return live
 
 
 def _pool_out(i, k, s, p0, p1, d, ceil_mode):

@@ -7,6 +7,7 @@ the state_dict entries the traced graph reads, under their state_dict keys.
 """
 import operator
 
+import bisc_graph
 import torch
 import torch.fx as fx
 import torch.nn as nn
@@ -540,15 +541,7 @@ def export_graph(model, input_shape, name, training_outputs=False):
         outputs.append(o)
 
     # keep only what the outputs need
-    by_name = {n["name"]: n for n in conv.nodes}
-    live, stack = set(), [v.name for v in vals]
-    while stack:
-        n = stack.pop()
-        if n in live:
-            continue
-        live.add(n)
-        if n in by_name:
-            stack.extend(by_name[n]["inputs"])
+    live = bisc_graph.live_names(conv.nodes, [v.name for v in vals])
     nodes = [n for n in conv.nodes if n["name"] in live]
     weights = {}
     for n in nodes:

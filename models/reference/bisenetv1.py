@@ -51,6 +51,11 @@ class ConvBNReLU(nn.Module):
 # ResNet backbones (torchvision names)
 # ----------------------------------------------------------------------------------------------
 
+def projection_shortcut(in_ch, out_ch, stride):
+    """The 1x1 conv + BN a residual block adds when its shape changes (keys downsample.0/1)."""
+    return nn.Sequential(nn.Conv2d(in_ch, out_ch, 1, stride, 0, bias=False), nn.BatchNorm2d(out_ch))
+
+
 class BasicBlock(nn.Module):
     residual_last_bn = "bn2"
 
@@ -63,10 +68,7 @@ class BasicBlock(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.downsample = None
         if stride != 1 or in_ch != out_ch:
-            self.downsample = nn.Sequential(
-                nn.Conv2d(in_ch, out_ch, 1, stride, 0, bias=False),
-                nn.BatchNorm2d(out_ch),
-            )
+            self.downsample = projection_shortcut(in_ch, out_ch, stride)
 
     def forward(self, x):
         r = self.relu(self.bn1(self.conv1(x)))
@@ -91,10 +93,7 @@ class Bottleneck(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.downsample = None
         if stride != 1 or in_ch != out_ch:
-            self.downsample = nn.Sequential(
-                nn.Conv2d(in_ch, out_ch, 1, stride, 0, bias=False),
-                nn.BatchNorm2d(out_ch),
-            )
+            self.downsample = projection_shortcut(in_ch, out_ch, stride)
 
     def forward(self, x):
         r = self.relu(self.bn1(self.conv1(x)))

@@ -15,6 +15,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+def conv_bn(in_ch, out_ch, k, stride=1, groups=1):
+    """Conv2d (padding k // 2, no bias) and BatchNorm2d, as the two entries of a Sequential
+    (state_dict keys N.weight and N+1.*, as in the public code)."""
+    return [nn.Conv2d(in_ch, out_ch, k, stride, k // 2, groups=groups, bias=False),
+            nn.BatchNorm2d(out_ch)]
+
+
 class ConvBNReLU(nn.Module):
     """conv (no bias) -> bn -> relu; keys `.conv.weight`, `.bn.*`."""
 
@@ -88,13 +95,11 @@ class GELayerS1(nn.Module):
         mid = ch * exp_ratio
         self.conv1 = ConvBNReLU(ch, ch, 3, stride=1)
         self.dwconv = nn.Sequential(
-            nn.Conv2d(ch, mid, 3, 1, 1, groups=ch, bias=False),
-            nn.BatchNorm2d(mid),
+            *conv_bn(ch, mid, 3, 1, groups=ch),
             nn.ReLU(inplace=True),  # not in the paper; present in the public code
         )
         self.conv2 = nn.Sequential(
-            nn.Conv2d(mid, ch, 1, 1, 0, bias=False),
-            nn.BatchNorm2d(ch),
+            *conv_bn(mid, ch, 1),
         )
         self.relu = nn.ReLU(inplace=True)
 
@@ -111,23 +116,18 @@ class GELayerS2(nn.Module):
         mid = in_ch * exp_ratio
         self.conv1 = ConvBNReLU(in_ch, in_ch, 3, stride=1)
         self.dwconv1 = nn.Sequential(
-            nn.Conv2d(in_ch, mid, 3, 2, 1, groups=in_ch, bias=False),
-            nn.BatchNorm2d(mid),
+            *conv_bn(in_ch, mid, 3, 2, groups=in_ch),
         )
         self.dwconv2 = nn.Sequential(
-            nn.Conv2d(mid, mid, 3, 1, 1, groups=mid, bias=False),
-            nn.BatchNorm2d(mid),
+            *conv_bn(mid, mid, 3, 1, groups=mid),
             nn.ReLU(inplace=True),  # not in the paper; present in the public code
         )
         self.conv2 = nn.Sequential(
-            nn.Conv2d(mid, out_ch, 1, 1, 0, bias=False),
-            nn.BatchNorm2d(out_ch),
+            *conv_bn(mid, out_ch, 1),
         )
         self.shortcut = nn.Sequential(
-            nn.Conv2d(in_ch, in_ch, 3, 2, 1, groups=in_ch, bias=False),
-            nn.BatchNorm2d(in_ch),
-            nn.Conv2d(in_ch, out_ch, 1, 1, 0, bias=False),
-            nn.BatchNorm2d(out_ch),
+            *conv_bn(in_ch, in_ch, 3, 2, groups=in_ch),
+            *conv_bn(in_ch, out_ch, 1),
         )
         self.relu = nn.ReLU(inplace=True)
 
@@ -161,22 +161,18 @@ class BGALayer(nn.Module):
     def __init__(self, ch=128):
         super().__init__()
         self.left1 = nn.Sequential(
-            nn.Conv2d(ch, ch, 3, 1, 1, groups=ch, bias=False),
-            nn.BatchNorm2d(ch),
+            *conv_bn(ch, ch, 3, 1, groups=ch),
             nn.Conv2d(ch, ch, 1, 1, 0, bias=False),
         )
         self.left2 = nn.Sequential(
-            nn.Conv2d(ch, ch, 3, 2, 1, bias=False),
-            nn.BatchNorm2d(ch),
+            *conv_bn(ch, ch, 3, 2),
             nn.AvgPool2d(kernel_size=3, stride=2, padding=1, ceil_mode=False),
         )
         self.right1 = nn.Sequential(
-            nn.Conv2d(ch, ch, 3, 1, 1, bias=False),
-            nn.BatchNorm2d(ch),
+            *conv_bn(ch, ch, 3),
         )
         self.right2 = nn.Sequential(
-            nn.Conv2d(ch, ch, 3, 1, 1, groups=ch, bias=False),
-            nn.BatchNorm2d(ch),
+            *conv_bn(ch, ch, 3, 1, groups=ch),
             nn.Conv2d(ch, ch, 1, 1, 0, bias=False),
         )
         # paper: "4x up" without a mode; the public code uses nearest by scale factor
@@ -184,8 +180,7 @@ class BGALayer(nn.Module):
         self.up2 = nn.Upsample(scale_factor=4)
         # paper: BN only; the public code adds ReLU
         self.conv = nn.Sequential(
-            nn.Conv2d(ch, ch, 3, 1, 1, bias=False),
-            nn.BatchNorm2d(ch),
+            *conv_bn(ch, ch, 3),
             nn.ReLU(inplace=True),
         )
 

@@ -192,6 +192,23 @@ COMMANDS = {"golden": cmd_golden, "pytorch": cmd_pytorch, "bad-shape": cmd_bad_s
             "stats": cmd_stats}
 
 
+def run_in_work_dir(work, body):
+    """Runs body(dir) in `work` (created) or a temporary directory; prints PASS, or FAIL and
+    the reason of a CheckFailed; returns the exit status."""
+    try:
+        if work:
+            os.makedirs(work, exist_ok=True)
+            body(work)
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                body(tmp)
+    except CheckFailed as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        return 1
+    print("PASS")
+    return 0
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("command", choices=sorted(COMMANDS))
@@ -210,18 +227,7 @@ def main(argv=None):
         p.error("bad-shape needs --node")
     if a.command != "stats" and not a.weights_dir:
         p.error(f"{a.command} needs --weights-dir")
-    try:
-        if a.work:
-            os.makedirs(a.work, exist_ok=True)
-            COMMANDS[a.command](a, a.work)
-        else:
-            with tempfile.TemporaryDirectory() as work:
-                COMMANDS[a.command](a, work)
-    except CheckFailed as e:
-        print(f"FAIL: {e}", file=sys.stderr)
-        return 1
-    print("PASS")
-    return 0
+    return run_in_work_dir(a.work, lambda work: COMMANDS[a.command](a, work))
 
 
 if __name__ == "__main__":

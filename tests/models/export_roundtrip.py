@@ -16,7 +16,6 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -124,18 +123,7 @@ def main(argv=None):
         coincheung_checkpoint(a.bisc, a.weights_dir, work)
         unsupported(work)
 
-    try:
-        if a.work:
-            os.makedirs(a.work, exist_ok=True)
-            body(a.work)
-        else:
-            with tempfile.TemporaryDirectory() as work:
-                body(work)
-    except CheckFailed as e:
-        print(f"FAIL: {e}", file=sys.stderr)
-        return 1
-    print("PASS")
-    return 0
+    return check_model.run_in_work_dir(a.work, body)
 
 
 if __name__ == "__main__":
