@@ -17,6 +17,8 @@
 // at their compile-time positions with lane masks for the columns in the padding.
 #include "compiler/codegen/conv_microkernel.h"
 
+#include "compiler/codegen/emit_winograd.h"
+
 #include "ir/error.h"
 
 #include <llvm/IR/Intrinsics.h>
@@ -302,6 +304,12 @@ KernelSpec emitConvMicrokernel(const Node &node, const ConvEpilogue &epilogue, E
                  [&] { emitWidth(b.channels); });
   };
   return spec;
+}
+
+std::optional<KernelSpec> emitDenseConv(const Node &node, const ConvEpilogue &epilogue, EmitContext &context) {
+  if (winogradApplies(node, context.defaults)) return emitWinogradConv(node, epilogue, context);
+  if (convMicrokernelApplies(node, context.defaults)) return emitConvMicrokernel(node, epilogue, context);
+  return std::nullopt;
 }
 
 } // namespace bisc

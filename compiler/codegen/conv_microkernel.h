@@ -10,6 +10,8 @@
 
 #include "compiler/codegen/emitters.h"
 
+#include <optional>
+
 namespace bisc {
 
 /// What happens to the accumulators before they are stored (fused_conv's epilogue).
@@ -27,5 +29,10 @@ bool convMicrokernelApplies(const Node &node, const Schedule &defaults);
 /// Emits the conv of `node` (operands x, weight) with `epilogue`; requires
 /// convMicrokernelApplies().
 KernelSpec emitConvMicrokernel(const Node &node, const ConvEpilogue &epilogue, EmitContext &context);
+
+/// The fastest dense kernel for the conv of `node` (conv2d or fused_conv) with `epilogue`:
+/// Winograd F(4x4,3x3) where it applies, else the microkernel; nothing if neither applies
+/// (the caller then uses the direct conv planes of emit_conv.cpp).
+std::optional<KernelSpec> emitDenseConv(const Node &node, const ConvEpilogue &epilogue, EmitContext &context);
 
 } // namespace bisc

@@ -20,6 +20,7 @@
 //   for oh: for ow in the columns whose taps are all inside the image (vectorised over ow):
 //     out[oh, ow] = epilogue(bias + sum over the rows kh valid for oh, kw of w[kh, kw] * in[..])
 //   plus the few border rows and columns, each with its compile-time set of valid taps.
+#include "compiler/codegen/conv_microkernel.h"
 #include "compiler/codegen/conv_plane.h"
 
 namespace bisc {
@@ -241,11 +242,13 @@ void addUnitTaps(KernelBuilder &k, const ConvShape &shape, llvm::Value *outPlane
 }
 
 KernelSpec emitConv(const Node &node, EmitContext &context) {
+  const Value *bias = node.inputs.size() > 2 ? node.inputs[2] : nullptr;
+  if (std::optional<KernelSpec> dense = emitDenseConv(node, {.bias = bias}, context)) return *dense;
   ConvPlane conv;
   conv.shape = convShape(node);
   conv.input = {{node.inputs[0], conv.shape.ic}};
   conv.weight = node.inputs[1];
-  conv.bias = node.inputs.size() > 2 ? node.inputs[2] : nullptr;
+  conv.bias = bias;
   conv.out = node.result;
   KernelSpec spec{"conv", convSchedule(conv.shape, context.defaults), {}};
   spec.body = [conv, schedule = spec.schedule](KernelBuilder &k, llvm::Value *plane) {

@@ -13,7 +13,6 @@
 // the result may share its buffer with the residual operand.
 #include "compiler/codegen/conv_microkernel.h"
 #include "compiler/codegen/conv_plane.h"
-#include "compiler/codegen/emit_winograd.h"
 #include "ir/error.h"
 #include "ir/fused_ops.h"
 
@@ -41,8 +40,7 @@ ConvEpilogue fusedConvEpilogue(const Node &node) {
 
 KernelSpec emitFusedConv(const Node &node, EmitContext &context) {
   ConvEpilogue epilogue = fusedConvEpilogue(node);
-  if (winogradApplies(node, context.defaults)) return emitWinogradConv(node, epilogue, context);
-  if (convMicrokernelApplies(node, context.defaults)) return emitConvMicrokernel(node, epilogue, context);
+  if (std::optional<KernelSpec> dense = emitDenseConv(node, epilogue, context)) return *dense;
 
   ConvPlane conv;
   conv.shape = convShape(node);

@@ -1,9 +1,6 @@
 //===- emitters.cpp - Dispatch from op to kernel family ---------------------===//
 #include "compiler/codegen/emitters.h"
 
-#include "compiler/codegen/conv_microkernel.h"
-#include "compiler/codegen/emit_winograd.h"
-
 #include "ir/error.h"
 
 namespace bisc {
@@ -47,12 +44,7 @@ std::vector<KernelSpec> emitNodeKernels(const Node &node, EmitContext &context) 
 
 KernelSpec emitKernel(const Node &node, EmitContext &context) {
   switch (node.op) {
-  case OpId::conv2d:
-    if (winogradApplies(node, context.defaults))
-      return emitWinogradConv(node, {.bias = node.inputs.size() > 2 ? node.inputs[2] : nullptr}, context);
-    if (convMicrokernelApplies(node, context.defaults))
-      return emitConvMicrokernel(node, {.bias = node.inputs.size() > 2 ? node.inputs[2] : nullptr}, context);
-    return emitConv(node, context);
+  case OpId::conv2d: return emitConv(node, context);
   case OpId::batch_norm:
   case OpId::relu:
   case OpId::sigmoid:
