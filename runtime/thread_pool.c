@@ -26,6 +26,8 @@ struct bisc_pool {
   double *profile_seconds; /* NULL: not profiling */
 };
 
+enum { BISC_WORKER_STACK_BYTES = 8 << 20 };
+
 typedef struct {
   bisc_pool *pool;
   int index;
@@ -68,19 +70,26 @@ int BISC_SYM(rt_pool_create)(bisc_pool **out, int threads) {
     BISC_SYM(rt_pool_destroy)(pool);
     return 0;
   }
+  /* Kernels keep tiles on the stack (up to about 1 MiB, Winograd); give workers room whatever
+   * the process's default thread stack is. */
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, BISC_WORKER_STACK_BYTES);
   for (int i = 1; i < pool->threads; ++i) {
     worker_arg *arg = malloc(sizeof *arg);
     if (arg) {
       arg->pool = pool;
       arg->index = i;
     }
-    if (!arg || pthread_create(&pool->workers[i], NULL, worker_main, arg) != 0) {
+    if (!arg || pthread_create(&pool->workers[i], &attr, worker_main, arg) != 0) {
       free(arg);
+      pthread_attr_destroy(&attr);
       pool->threads = i; /* destroy joins the ones that started */
       BISC_SYM(rt_pool_destroy)(pool);
       return 0;
     }
   }
+  pthread_attr_destroy(&attr);
   *out = pool;
   return 1;
 }

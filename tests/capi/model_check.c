@@ -68,9 +68,10 @@ static int labels_match_logits(const uint8_t *labels, const float *logits, const
   return wrong == 0;
 }
 
-/* Two runs (each costs a minute under qemu): run on 1 thread against the interpreter, then
- * run_labels on THREADS threads against the arg-max of those logits. */
-static int check(const char *input_path, const char *reference_path, int threads) {
+/* run on 1 thread against the interpreter, then for each of the `counts` thread counts,
+ * run_labels against the arg-max of those logits and, for all but the first count, run
+ * against the interpreter again (each run costs a minute under qemu). */
+static int check(const char *input_path, const char *reference_path, const int *counts, int count_n) {
   int64_t in_shape[4], out_shape[4];
   API(input_shape)(in_shape);
   API(output_shape)(out_shape);
@@ -87,16 +88,30 @@ static int check(const char *input_path, const char *reference_path, int threads
   comparison c = compare_logits(logits, reference.data, out_shape);
   print_comparison("run, 1 thread, vs interpreter", c);
   failed |= !c.ok;
-  ctx = create_or_die(threads);
-  if (API(run_labels)(ctx, input.data, input.elements, labels, pixels) != 0) {
-    fprintf(stderr, "run_labels failed: %s\n", API(last_error)(ctx));
-    failed = 1;
-  } else {
-    int same = labels_match_logits(labels, logits, out_shape, 1e-4 * c.max_reference);
-    printf("run_labels, %d thread%s: %s\n", threads, threads == 1 ? "" : "s", same ? "arg-max of run's logits" : "WRONG");
-    failed |= !same;
+  float *threaded = malloc(count * sizeof(float));
+  if (!threaded) return 1;
+  for (int i = 0; i < count_n; ++i) {
+    int threads = counts[i];
+    ctx = create_or_die(threads);
+    if (i > 0) {
+      failed |= run_logits(ctx, input.data, input.elements, threaded, count);
+      comparison t = compare_logits(threaded, reference.data, out_shape);
+      char what[64];
+      snprintf(what, sizeof what, "run, %d threads, vs interpreter", threads);
+      print_comparison(what, t);
+      failed |= !t.ok;
+    }
+    if (API(run_labels)(ctx, input.data, input.elements, labels, pixels) != 0) {
+      fprintf(stderr, "run_labels failed: %s\n", API(last_error)(ctx));
+      failed = 1;
+    } else {
+      int same = labels_match_logits(labels, logits, out_shape, 1e-4 * c.max_reference);
+      printf("run_labels, %d thread%s: %s\n", threads, threads == 1 ? "" : "s", same ? "arg-max of run's logits" : "WRONG");
+      failed |= !same;
+    }
+    API(destroy)(ctx);
   }
-  API(destroy)(ctx);
+  free(threaded);
   free(logits);
   free(labels);
   npy_free(&input);
@@ -157,7 +172,12 @@ int main(int argc, char **argv) {
     for (int i = 3; i < argc; ++i) failed |= time_runs(runs, atoi(argv[i]));
     return failed;
   }
-  if (argc == 3 || argc == 4) return check(argv[1], argv[2], argc == 4 ? atoi(argv[3]) : 1);
-  fprintf(stderr, "usage: model_check INPUT.npy REFERENCE.npy [THREADS]\n       model_check --time RUNS THREADS...\n");
+  if (argc >= 3 && argc <= 3 + 8) {
+    int counts[8] = {1}, count_n = argc == 3 ? 1 : argc - 3;
+    for (int i = 3; i < argc; ++i)
+      if ((counts[i - 3] = atoi(argv[i])) < 1) return fprintf(stderr, "THREADS must be positive\n"), 2;
+    return check(argv[1], argv[2], counts, count_n);
+  }
+  fprintf(stderr, "usage: model_check INPUT.npy REFERENCE.npy [THREADS...]\n       model_check --time RUNS THREADS...\n");
   return 2;
 }
