@@ -97,7 +97,15 @@ private:
     // name() also eats digits of "f32"; the shape starts at '['.
     auto dtype = parseDType(dtypeText);
     if (!dtype) error(fmt::format("unknown element type '{}'", dtypeText));
-    return {*dtype, std::get<std::vector<int64_t>>(attrValue(AttrType::Ints))};
+    TensorType parsed{*dtype, std::get<std::vector<int64_t>>(attrValue(AttrType::Ints))};
+    skipSpace();
+    if (rest_.starts_with("nchw")) {
+      std::string layoutText = name("a layout such as nchw16c");
+      auto block = parseLayout(layoutText);
+      if (!block) error(fmt::format("unknown layout '{}' (expected nchw or nchw<c>c, e.g. nchw16c)", layoutText));
+      parsed.channelBlock = *block;
+    }
+    return parsed;
   }
 
   Attribute attrValue(AttrType attrType) {

@@ -2,6 +2,7 @@
 #include "ir/shape_rules.h"
 
 #include "ir/error.h"
+#include "ir/layout_rules.h"
 
 #include <algorithm>
 #include <cmath>
@@ -220,9 +221,14 @@ int64_t normalizeAxis(int64_t axis, size_t rank) {
   return axis < 0 ? axis + r : axis;
 }
 
+// Every rule also derives the result's storage layout (ir/layout_rules.cpp).
+#define BISC_OP(id, ...) \
+  static TensorType rule_##id(const Node &node) { return withLayout(node, infer_##id(node)); }
+#include "ir/ops.def"
+
 ShapeRule shapeRule(OpId op) {
   static const ShapeRule rules[] = {
-#define BISC_OP(id, ...) &infer_##id,
+#define BISC_OP(id, ...) &rule_##id,
 #include "ir/ops.def"
   };
   return rules[size_t(op)];

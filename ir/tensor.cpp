@@ -6,6 +6,8 @@
 namespace bisc {
 
 Tensor::Tensor(TensorType type) : type_(std::move(type)) {
+  // A tensor's data is always logical NCHW; a value's storage layout is codegen's business.
+  type_.channelBlock = 0;
   size_t n = size_t(type_.elements());
   if (type_.dtype == DType::f32)
     data_ = std::vector<float>(n, 0.0f);

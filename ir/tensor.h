@@ -14,7 +14,7 @@ namespace bisc {
 class Tensor {
 public:
   Tensor() = default;
-  /// Zero-filled tensor of `type`.
+  /// Zero-filled tensor of `type` (its layout dropped: the elements are logical NCHW).
   explicit Tensor(TensorType type);
   Tensor(Shape shape, std::vector<float> values);
 

@@ -50,7 +50,23 @@ std::optional<Shape> parseShapeArg(std::string_view text) {
 std::string shapeToString(const Shape &shape) { return fmt::format("[{}]", fmt::join(shape, ",")); }
 
 std::string toString(const TensorType &type) {
-  return fmt::format("{}{}", dtypeName(type.dtype), shapeToString(type.shape));
+  std::string text = fmt::format("{}{}", dtypeName(type.dtype), shapeToString(type.shape));
+  if (type.blocked()) text += " " + layoutName(type.channelBlock);
+  return text;
+}
+
+std::string layoutName(int64_t channelBlock) {
+  return channelBlock > 0 ? fmt::format("nchw{}c", channelBlock) : "nchw";
+}
+
+std::optional<int64_t> parseLayout(std::string_view text) {
+  if (text == "nchw") return int64_t(0);
+  if (!text.starts_with("nchw") || !text.ends_with("c") || text.size() < 6) return std::nullopt;
+  std::string_view digits = text.substr(4, text.size() - 5);
+  int64_t block = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), block);
+  if (ec != std::errc() || end != digits.data() + digits.size() || block < 1) return std::nullopt;
+  return block;
 }
 
 } // namespace bisc

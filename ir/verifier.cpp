@@ -60,6 +60,14 @@ void checkInputsAndWeights(const Graph &graph, std::vector<std::string> &problem
       if (d < 1)
         problems.push_back(fmt::format("input %{}: shape {} has a dimension < 1", value->name,
                                        shapeToString(value->type.shape)));
+  for (const Value *value : graph.inputs())
+    if (value->type.blocked())
+      problems.push_back(fmt::format("input %{}: graph inputs are nchw (the API takes NCHW images), got {}",
+                                     value->name, toString(value->type)));
+  for (const Value *weight : graph.weights())
+    if (weight->type.blocked())
+      problems.push_back(fmt::format("weight @{}: weights keep their logical layout, got {}", weight->name,
+                                     toString(weight->type)));
   for (const Value *weight : graph.weights())
     if (weight->data && weight->data->type() != weight->type)
       problems.push_back(fmt::format("weight @{}: declared {} but its data is {}", weight->name,
@@ -95,6 +103,9 @@ std::vector<std::string> verify(Graph &graph) {
     if (!out.value || !defined.count(out.value))
       problems.push_back(fmt::format("graph @{}: output '{}' refers to no defined value",
                                      graph.name(), out.name));
+    else if (out.value->type.blocked())
+      problems.push_back(fmt::format("graph @{}: output '{}' is {}; outputs are nchw (reorder it first)",
+                                     graph.name(), out.name, toString(out.value->type)));
   return problems;
 }
 

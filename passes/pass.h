@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -25,7 +26,13 @@ public:
   /// Counters of the last run, e.g. {"folded", "12"}; printed with --pass-statistics and
   /// --time-passes.
   virtual std::vector<std::pair<std::string, std::string>> statistics() const { return {}; }
+  /// Applies the options of a pipeline entry "name{key=value,...}" (the text between the
+  /// braces). Passes without options reject any; see parseOptionList().
+  virtual void setOptions(std::string_view text);
 };
+
+/// "a=1, b=x" -> {{"a","1"},{"b","x"}}; throws bisc::Error on an entry without '='.
+std::vector<std::pair<std::string, std::string>> parseOptionList(std::string_view text);
 
 using PassFactory = std::unique_ptr<Pass> (*)();
 

@@ -17,10 +17,21 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
+/// Offset of the first ',' outside braces (a pass's options may hold commas), or npos.
+size_t topLevelComma(std::string_view text) {
+  int depth = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '{') ++depth;
+    else if (text[i] == '}') --depth;
+    else if (text[i] == ',' && depth == 0) return i;
+  }
+  return std::string_view::npos;
+}
+
 std::vector<std::string_view> splitCommas(std::string_view text) {
   std::vector<std::string_view> parts;
   while (true) {
-    size_t cut = text.find(',');
+    size_t cut = topLevelComma(text);
     std::string_view part = trim(text.substr(0, cut));
     if (!part.empty()) parts.push_back(part);
     if (cut == std::string_view::npos) return parts;
@@ -47,6 +58,20 @@ bool valueOf(std::string_view arg, std::string_view flag, std::string_view &valu
 }
 
 } // namespace
+
+void Pass::setOptions(std::string_view text) {
+  if (!trim(text).empty()) fail("takes no options, got '{}'", text);
+}
+
+std::vector<std::pair<std::string, std::string>> parseOptionList(std::string_view text) {
+  std::vector<std::pair<std::string, std::string>> options;
+  for (std::string_view entry : splitCommas(text)) {
+    size_t equals = entry.find('=');
+    if (equals == std::string_view::npos) fail("option '{}' needs a value: key=value", entry);
+    options.emplace_back(std::string(trim(entry.substr(0, equals))), std::string(trim(entry.substr(equals + 1))));
+  }
+  return options;
+}
 
 std::vector<std::string> parsePipeline(std::string_view text) {
   std::vector<std::string> names;

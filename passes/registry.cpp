@@ -1,6 +1,8 @@
 //===- registry.cpp - Pass names to factories, from passes.def ------------===//
 #include "passes/passes.h"
 
+#include "ir/error.h"
+
 namespace bisc {
 
 namespace {
@@ -21,8 +23,26 @@ const std::vector<Entry> &entries() {
 } // namespace
 
 std::unique_ptr<Pass> createPass(std::string_view name) {
-  for (const Entry &entry : entries())
-    if (name == entry.name) return entry.factory();
+  // "name{options}": the options go to Pass::setOptions.
+  std::string_view options;
+  size_t brace = name.find('{');
+  if (brace != std::string_view::npos) {
+    if (!name.ends_with('}')) fail("pass '{}': options must be written name{{key=value,...}}", name);
+    options = name.substr(brace + 1, name.size() - brace - 2);
+    name = name.substr(0, brace);
+  }
+  for (const Entry &entry : entries()) {
+    if (name != entry.name) continue;
+    std::unique_ptr<Pass> pass = entry.factory();
+    if (brace != std::string_view::npos) {
+      try {
+        pass->setOptions(options);
+      } catch (const Error &e) {
+        fail("pass '{}': {}", name, e.what());
+      }
+    }
+    return pass;
+  }
   return nullptr;
 }
 

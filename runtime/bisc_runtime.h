@@ -51,9 +51,12 @@ void BISC_SYM(rt_pool_profile)(bisc_pool *pool, double *seconds);
 
 /* Defined by generated code. */
 extern void BISC_SYM(graph_run)(void **frame, bisc_pool *pool);
+/* The whole network to u8 labels: graph_run's kernels and the labels kernel, or, when
+ * graph_labels_replace_last is 1, all but the last and the labels kernel in its place (the
+ * last node with the arg-max fused in, which never writes the logits). */
 extern void BISC_SYM(graph_labels)(void **frame, bisc_pool *pool);
 extern const int64_t BISC_SYM(graph_arena_bytes);
-extern const int64_t BISC_SYM(graph_logits_offset); /* arena scratch for run_labels */
+extern const int64_t BISC_SYM(graph_logits_offset); /* arena scratch for run_labels' logits */
 extern const int64_t BISC_SYM(graph_weights_bytes);
 extern const uint64_t BISC_SYM(graph_weights_checksum);
 extern const int64_t BISC_SYM(graph_input_shape)[4];
@@ -67,5 +70,8 @@ extern const char *const BISC_SYM(graph_kernel_symbols)[];
 extern const char *const BISC_SYM(graph_kernel_nodes)[];
 extern const char *const BISC_SYM(graph_kernel_families)[];
 extern const int64_t BISC_SYM(graph_kernel_macs)[];
+/* Bytes each kernel's node reads and writes (operands and result once each; 0: unknown). */
+extern const int64_t BISC_SYM(graph_kernel_bytes)[];
+extern const int64_t BISC_SYM(graph_labels_replace_last);
 
 #endif

@@ -10,9 +10,11 @@
  * without being dereferenced.
  *
  * BISC_PROFILE=1 in the environment at create time turns on the per-kernel profile: every
- * run then prints to stderr a table of each kernel's average time over the context's runs so
- * far, its share of the run and its GFLOP/s (conv MACs x 2 / time). The first run pays for
- * page faults and cold caches: its table shows it alone, later ones leave it out.
+ * run then prints to stderr a table of the kernels that call ran: each one's average time over
+ * the context's calls that ran it, its share of the call, its GFLOP/s (conv MACs x 2 / time),
+ * the megabytes its node reads and writes and the GB/s that makes (compare with
+ * bench/bandwidth.c to see how close a memory-bound kernel is to its bound). The first run
+ * pays for page faults and cold caches: its table shows it alone, later ones leave it out.
  *===----------------------------------------------------------------------===*/
 #include "bisc_runtime.h"
 
@@ -38,7 +40,7 @@ struct BISC_SYM(ctx) {
   int owns_arena;
   unsigned char *weights; /* read from a side file, or NULL when embedded */
   double *profile_seconds; /* per kernel, summed over runs; NULL when not profiling */
-  int64_t profile_runs, profile_label_runs; /* in the averages: all runs but the first */
+  int64_t profile_runs, profile_label_runs; /* run / run_labels calls in the averages (not the first) */
   int64_t runs;                             /* all runs, the first included */
   char error[ERROR_CHARS];
 };
@@ -206,45 +208,67 @@ static status_t setup_profile(ctx_t *ctx) {
   return (status_t)OK;
 }
 
-/* One table row: average milliseconds, share of the run, the node's conv MACs, and GFLOP/s
- * (MACs x 2 / time) for kernels that have MACs. */
-static void print_profile_row(const char *index, const char *symbol, const char *node, const char *family,
-                              double ms, double total_ms, int64_t macs) {
-  char rate[32] = "";
-  if (macs > 0 && ms > 0) snprintf(rate, sizeof rate, "%.2f", 2.0 * (double)macs / (ms * 1e6));
-  fprintf(stderr, "%5s  %-34s %-30s %-16s %11.4f %6.2f%% %13lld %9s\n", index, symbol, node, family, ms,
-          total_ms > 0 ? 100.0 * ms / total_ms : 0.0, (long long)macs, rate);
+/* Whether profile row `row` is one run_labels runs (all but a last kernel it replaces). */
+static int row_in_labels(int64_t row) {
+  int64_t count = BISC_SYM(graph_kernel_count);
+  return row == count || row < count - BISC_SYM(graph_labels_replace_last);
 }
 
-/* The table after a run: graph_run's kernels, plus the labels kernel after run_labels. */
+/* The calls in the averages that ran row `row`'s kernel. */
+static int64_t row_runs(const ctx_t *ctx, int64_t row) {
+  int64_t runs = row < BISC_SYM(graph_kernel_count) ? ctx->profile_runs : 0;
+  return runs + (row_in_labels(row) ? ctx->profile_label_runs : 0);
+}
+
+static double row_ms(const ctx_t *ctx, int64_t row) {
+  int64_t runs = row_runs(ctx, row);
+  return runs ? 1e3 * ctx->profile_seconds[row] / (double)runs : 0.0;
+}
+
+/* One table row: average milliseconds, share of the call, the node's conv MACs and GFLOP/s
+ * (MACs x 2 / time), its megabytes read + written and GB/s; "-" where a figure is unknown. */
+static void print_profile_row(const char *index, const char *symbol, const char *node, const char *family,
+                              double ms, double total_ms, int64_t macs, int64_t bytes) {
+  char rate[32] = "-", megabytes[32] = "-", bandwidth[32] = "-";
+  if (macs > 0 && ms > 0) snprintf(rate, sizeof rate, "%.2f", 2.0 * (double)macs / (ms * 1e6));
+  if (bytes > 0) snprintf(megabytes, sizeof megabytes, "%.3f", (double)bytes * 1e-6);
+  if (bytes > 0 && ms > 0) snprintf(bandwidth, sizeof bandwidth, "%.2f", (double)bytes * 1e-6 / ms);
+  fprintf(stderr, "%5s  %-34s %-30s %-16s %11.4f %6.2f%% %13lld %9s %10s %7s\n", index, symbol, node, family, ms,
+          total_ms > 0 ? 100.0 * ms / total_ms : 0.0, (long long)macs, rate, megabytes, bandwidth);
+}
+
+/* The table after a call: graph_run's kernels, or graph_labels' after run_labels. */
 static void print_profile(const ctx_t *ctx, int with_labels) {
-  int64_t count = BISC_SYM(graph_kernel_count), rows = count + (with_labels ? 1 : 0);
+  int64_t count = BISC_SYM(graph_kernel_count), shown = 0;
   double total_ms = 0;
-  int64_t total_macs = 0;
-  for (int64_t i = 0; i < rows; ++i) {
-    int64_t runs = i < count ? ctx->profile_runs : ctx->profile_label_runs;
-    total_ms += 1e3 * ctx->profile_seconds[i] / (double)runs;
+  int64_t total_macs = 0, total_bytes = 0;
+  for (int64_t i = 0; i <= count; ++i) {
+    if (with_labels ? !row_in_labels(i) : i == count) continue;
+    shown++;
+    total_ms += row_ms(ctx, i);
     total_macs += BISC_SYM(graph_kernel_macs)[i];
+    total_bytes += BISC_SYM(graph_kernel_bytes)[i];
   }
   fprintf(stderr, "bisc profile: %s, %lld kernels, run %lld, average of runs %lld..%lld\n", BISC_TO_STRING(BISC_NAME),
-          (long long)rows, (long long)ctx->runs, (long long)(ctx->runs == 1 ? 1 : 2), (long long)ctx->runs);
-  fprintf(stderr, "%5s  %-34s %-30s %-16s %11s %7s %13s %9s\n", "#", "kernel", "node", "family", "ms", "share",
-          "MACs", "GFLOP/s");
-  for (int64_t i = 0; i < rows; ++i) {
+          (long long)shown, (long long)ctx->runs, (long long)(ctx->runs == 1 ? 1 : 2), (long long)ctx->runs);
+  fprintf(stderr, "%5s  %-34s %-30s %-16s %11s %7s %13s %9s %10s %7s\n", "#", "kernel", "node", "family", "ms", "share",
+          "MACs", "GFLOP/s", "MB", "GB/s");
+  int64_t row = 0;
+  for (int64_t i = 0; i <= count; ++i) {
+    if (with_labels ? !row_in_labels(i) : i == count) continue;
     char index[24];
-    snprintf(index, sizeof index, "%lld", (long long)i);
-    int64_t runs = i < count ? ctx->profile_runs : ctx->profile_label_runs;
+    snprintf(index, sizeof index, "%lld", (long long)row++);
     print_profile_row(index, BISC_SYM(graph_kernel_symbols)[i], BISC_SYM(graph_kernel_nodes)[i],
-                      BISC_SYM(graph_kernel_families)[i], 1e3 * ctx->profile_seconds[i] / (double)runs, total_ms,
-                      BISC_SYM(graph_kernel_macs)[i]);
+                      BISC_SYM(graph_kernel_families)[i], row_ms(ctx, i), total_ms, BISC_SYM(graph_kernel_macs)[i],
+                      BISC_SYM(graph_kernel_bytes)[i]);
   }
-  print_profile_row("total", "", "", "", total_ms, total_ms, total_macs);
+  print_profile_row("total", "", "", "", total_ms, total_ms, total_macs, total_bytes);
 }
 
-/* Counts a finished run, prints the table, and after the first run starts the averages anew. */
+/* Counts a finished call, prints the table, and after the first call starts the averages anew. */
 static void profile_run_done(ctx_t *ctx, int with_labels) {
   ctx->runs++;
-  ctx->profile_runs++;
+  ctx->profile_runs += !with_labels;
   ctx->profile_label_runs += with_labels;
   print_profile(ctx, with_labels);
   if (ctx->runs == 1) {
@@ -359,9 +383,10 @@ BISC_API status_t BISC_SYM(run_labels)(ctx_t *ctx, const float *input, size_t in
                               label_elements(BISC_SYM(graph_output_shape)), 1, "labels");
   if (status != OK) return status;
   void *frame[BISC_FRAME_SLOTS];
-  fill_frame(ctx, frame, input, ctx->arena + BISC_SYM(graph_logits_offset));
+  /* The logits go to arena scratch, or nowhere when the fused last kernel writes only labels. */
+  void *logits = BISC_SYM(graph_labels_replace_last) ? NULL : ctx->arena + BISC_SYM(graph_logits_offset);
+  fill_frame(ctx, frame, input, logits);
   frame[BISC_FRAME_LABELS] = labels;
-  BISC_SYM(graph_run)(frame, ctx->pool);
   BISC_SYM(graph_labels)(frame, ctx->pool);
   if (ctx->profile_seconds) profile_run_done(ctx, 1);
   return (status_t)OK;

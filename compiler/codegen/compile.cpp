@@ -49,11 +49,12 @@ CompileStats compileGraph(const Graph &graph, const CompileOptions &options) {
   Stopwatch clock;
 
   llvm::LLVMContext context;
-  BuiltModule built = buildModule(graph, context, options.name, target, !options.weightsFile);
+  BuiltModule built = buildModule(graph, context, options.name, target, !options.weightsFile, options.schedules);
   auto machine = createTargetMachine(target);
   built.module->setTargetTriple(target.triple);
   built.module->setDataLayout(machine->createDataLayout());
   stats.kernels = built.kernels;
+  stats.labels = built.labels;
   stats.arenaBytes = built.arenaBytes;
   stats.weightBytes = int64_t(built.weights.size());
   stats.buildSeconds = clock.lap();

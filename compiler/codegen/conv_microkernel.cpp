@@ -1,7 +1,9 @@
 //===- conv_microkernel.cpp - Register-blocked dense convolution ----------===//
 //
-// Iteration (n, oh, channel block) -- channel block innermost, so consecutive iterations of
-// one thread reuse the same input rows from cache -- computes
+// Iteration (n, row tile, channel block) -- channel block innermost by default, so consecutive
+// iterations of one thread reuse the same input rows from cache; outermost with
+// Schedule::channelBlocksOuter, so they reuse the block's weights -- computes, for each of
+// the Schedule::tileRows rows oh of its tile,
 //
 //   for each tile of T = vectorBlock * vectorWidth output columns:
 //     acc[o][j] = 0                                  o < channelBlock, j < vectorBlock
@@ -27,19 +29,6 @@ namespace bisc {
 
 namespace {
 
-struct ConvGeometry {
-  int64_t n, ic, h, w, oc, oh, ow, kh, kw;
-  int64_t strideH, strideW, padT, padL, dilH, dilW;
-};
-
-ConvGeometry convGeometry(const Node &node) {
-  const Shape &x = node.inputs[0]->type.shape, &w = node.inputs[1]->type.shape;
-  const Shape &y = node.result->type.shape;
-  auto stride = node.attrInts("stride"), pads = node.attrInts("pads"), dil = node.attrInts("dilation");
-  return {x[0], x[1], x[2], x[3], y[1], y[2], y[3], w[2], w[3],
-          stride[0], stride[1], pads[0], pads[1], dil[0], dil[1]};
-}
-
 /// The register block actually used: the schedule's, narrowed to rows shorter than a tile.
 struct Blocking {
   int64_t lanes, channels, vectors;
@@ -51,21 +40,6 @@ Blocking blocking(const ConvGeometry &g, const Schedule &schedule) {
   int64_t vectors = std::clamp<int64_t>(g.ow / lanes, 1, schedule.vectorBlock);
   int64_t channels = std::min(schedule.channelBlock, g.oc);
   return {lanes, channels, vectors};
-}
-
-/// Repacks weights [OC, IC, KH, KW] into blocks [OC / B][IC][KH][KW][B] (the last block may be
-/// narrower), so one tap's channelBlock scalars are adjacent.
-std::vector<float> packWeights(const Tensor &weight, const ConvGeometry &g, int64_t block) {
-  std::span<const float> w = weight.f32();
-  int64_t taps = g.ic * g.kh * g.kw;
-  std::vector<float> packed(size_t(g.oc * taps));
-  for (int64_t oc0 = 0; oc0 < g.oc; oc0 += block) {
-    int64_t width = std::min(block, g.oc - oc0);
-    for (int64_t tap = 0; tap < taps; ++tap)
-      for (int64_t o = 0; o < width; ++o)
-        packed[size_t(oc0 * taps + tap * width + o)] = w[size_t((oc0 + o) * taps + tap)];
-  }
-  return packed;
 }
 
 /// Emits one microkernel instance for a fixed channel-block width.
@@ -82,6 +56,7 @@ public:
 
 private:
   void emitTile(int64_t constantStart, llvm::Value *start, bool masked, int64_t storedUpTo = 0);
+  void prefetchInput(llvm::Value *inPlane, llvm::Value *start);
   void accumulateTap(llvm::Value *inRow, llvm::Value *wTap, int64_t kw, int64_t constantStart,
                      llvm::Value *start, bool masked);
   llvm::Value *loadInput(llvm::Value *inRow, llvm::Value *start, int64_t firstColumnOffset,
@@ -99,6 +74,7 @@ private:
   llvm::FixedVectorType *vectorType_;
   // Per row:
   llvm::Value *inImage_ = nullptr, *outRow_ = nullptr, *residualRow_ = nullptr;
+  llvm::Value *firstBlock_ = nullptr;
   llvm::Value *packed_ = nullptr, *oc0_ = nullptr, *ih0_ = nullptr, *khLo_ = nullptr, *khHi_ = nullptr;
   std::vector<llvm::Value *> accumulators_;
 };
@@ -114,6 +90,7 @@ void RowEmitter::emitRow(llvm::Value *inImage, llvm::Value *outRowBase, llvm::Va
                          llvm::Value *packedBlock, llvm::Value *oc0, llvm::Value *oh) {
   inImage_ = inImage, outRow_ = outRowBase, residualRow_ = residualRowBase;
   packed_ = packedBlock, oc0_ = oc0;
+  firstBlock_ = ir_.CreateICmpEQ(oc0, k_.i64(0));
   // Input rows ih0 + kh*dil inside [0, H): kh in [khLo, khHi).
   ih0_ = k_.add(k_.mul(oh, g_.strideH), -g_.padT);
   llvm::Value *negative = ir_.CreateSub(k_.i64(g_.dilH - 1), ih0_);
@@ -123,24 +100,10 @@ void RowEmitter::emitRow(llvm::Value *inImage, llvm::Value *outRowBase, llvm::Va
   accumulators_.clear();
   for (int64_t i = 0; i < channels_ * b_.vectors; ++i) accumulators_.push_back(k_.stackSlot(vectorType_));
 
-  int64_t tile = b_.tileWidth();
-  std::vector<int64_t> starts;
-  for (int64_t start = 0; start < g_.ow; start += tile) starts.push_back(std::min(start, g_.ow - tile));
-  // Inside tiles at regular positions run in one loop; every other tile is emitted alone.
-  size_t first = 0;
-  while (first < starts.size() && !tileIsInside(starts[first])) ++first;
-  size_t end = first;
-  while (end < starts.size() && tileIsInside(starts[end]) && starts[end] == starts[first] + int64_t(end - first) * tile)
-    ++end;
-  // A tile overlapping its predecessor stores only the new columns: the output may share its
-  // buffer with the residual, so a column must be finished exactly once.
-  auto storedBefore = [&](size_t i) { return i == 0 ? int64_t(0) : starts[i - 1] + tile; };
-  for (size_t i = 0; i < first; ++i) emitTile(starts[i], k_.i64(starts[i]), true, storedBefore(i));
-  if (end > first)
-    k_.loop(k_.i64(starts[first]), k_.i64(starts[end - 1] + 1),
-            [&](llvm::Value *start) { emitTile(-1, start, false); }, tile);
-  for (size_t i = end; i < starts.size(); ++i)
-    emitTile(starts[i], k_.i64(starts[i]), !tileIsInside(starts[i]), storedBefore(i));
+  forEachRowTile(k_, g_.ow, b_.tileWidth(), [&](int64_t start) { return tileIsInside(start); },
+                 [&](int64_t constantStart, llvm::Value *start, bool masked, int64_t storedUpTo) {
+                   emitTile(constantStart, start, masked, storedUpTo);
+                 });
 }
 
 void RowEmitter::emitTile(int64_t constantStart, llvm::Value *start, bool masked, int64_t storedUpTo) {
@@ -148,6 +111,7 @@ void RowEmitter::emitTile(int64_t constantStart, llvm::Value *start, bool masked
   int64_t taps = g_.kh * g_.kw;
   k_.loop(0, g_.ic, [&](llvm::Value *ic) {
     llvm::Value *inPlane = k_.element(inImage_, k_.mul(ic, g_.h * g_.w));
+    k_.ifThen(firstBlock_, [&] { prefetchInput(inPlane, start); });
     k_.loop(khLo_, khHi_, [&](llvm::Value *kh) {
       llvm::Value *ih = ir_.CreateAdd(ih0_, k_.mul(kh, g_.dilH));
       llvm::Value *inRow = k_.element(inPlane, k_.mul(ih, g_.w));
@@ -157,6 +121,24 @@ void RowEmitter::emitTile(int64_t constantStart, llvm::Value *start, bool masked
     });
   });
   storeTile(start, constantStart, storedUpTo);
+}
+
+/// The tile's input rows a few channels ahead. The rows of one tile are far apart (one per
+/// channel plane, each on its own page), which hardware prefetchers do not follow; only the
+/// first channel block prefetches, the others find the rows in cache.
+void RowEmitter::prefetchInput(llvm::Value *inPlane, llvm::Value *start) {
+  // Enough channels ahead to cover a memory latency of ~400 cycles at 2 FMAs per cycle.
+  int64_t fmasPerChannel = g_.kh * g_.kw * channels_ * b_.vectors;
+  int64_t ahead = std::clamp<int64_t>(800 / std::max<int64_t>(fmasPerChannel, 1), 2, 32);
+  llvm::Value *plane = ir_.CreateGEP(k_.f32Type(), inPlane, k_.i64(ahead * g_.h * g_.w));
+  int64_t span = (b_.tileWidth() - 1) * g_.strideW + (g_.kw - 1) * g_.dilW + g_.strideW, lineFloats = 16;
+  llvm::Value *first = k_.add(k_.mul(start, g_.strideW), -g_.padL);
+  for (int64_t kh = 0; kh < g_.kh; ++kh) {
+    llvm::Value *ih = k_.minI(k_.maxI(k_.add(ih0_, kh * g_.dilH), k_.i64(0)), k_.i64(g_.h - 1));
+    llvm::Value *row = ir_.CreateGEP(k_.f32Type(), plane, k_.mul(ih, g_.w));
+    for (int64_t column = 0; column < span + lineFloats - 1; column += lineFloats)
+      k_.prefetch(ir_.CreateGEP(k_.f32Type(), row, k_.add(first, column)));
+  }
 }
 
 void RowEmitter::accumulateTap(llvm::Value *inRow, llvm::Value *wTap, int64_t kw, int64_t constantStart,
@@ -218,44 +200,88 @@ llvm::Value *RowEmitter::maskedLoad(llvm::Value *pointer, const std::vector<bool
                               llvm::Constant::getNullValue(vectorType_));
 }
 
-/// Stores the tile; with a compile-time `constantStart`, columns below `storedUpTo` are left
-/// alone (a neighbouring tile already finished them).
 void RowEmitter::storeTile(llvm::Value *start, int64_t constantStart, int64_t storedUpTo) {
-  llvm::Value *zero = llvm::Constant::getNullValue(vectorType_);
-  int64_t plane = g_.oh * g_.ow;
-  for (int64_t o = 0; o < channels_; ++o) {
-    llvm::Value *channelOffset = k_.mul(ir_.CreateAdd(oc0_, k_.i64(o)), plane);
-    llvm::Value *bias = epilogue_.bias
-        ? ir_.CreateVectorSplat(unsigned(b_.lanes),
-                                k_.loadF32(k_.base(epilogue_.bias), ir_.CreateAdd(oc0_, k_.i64(o))))
+  ConvRowTarget target{outRow_, residualRow_, g_.oh * g_.ow, b_.lanes};
+  storeRowTile(k_, epilogue_, target, accumulators_, channels_, b_.vectors, oc0_, start, constantStart, storedUpTo);
+}
+
+} // namespace
+
+void storeRowTile(KernelBuilder &k, const ConvEpilogue &epilogue, const ConvRowTarget &target,
+                  const std::vector<llvm::Value *> &accumulators, int64_t channels, int64_t vectors,
+                  llvm::Value *oc0, llvm::Value *start, int64_t constantStart, int64_t storedUpTo) {
+  auto &ir = k.ir();
+  auto *vectorType = llvm::FixedVectorType::get(k.f32Type(), unsigned(target.lanes));
+  llvm::Value *zero = llvm::Constant::getNullValue(vectorType);
+  for (int64_t o = 0; o < channels; ++o) {
+    llvm::Value *channel = k.add(oc0, o);
+    llvm::Value *bias = epilogue.bias
+        ? ir.CreateVectorSplat(unsigned(target.lanes), k.loadF32(k.base(epilogue.bias), channel))
         : nullptr;
-    for (int64_t j = 0; j < b_.vectors; ++j) {
-      llvm::Value *value = ir_.CreateLoad(vectorType_, accumulators_[size_t(o * b_.vectors + j)]);
-      if (bias) value = ir_.CreateFAdd(value, bias);
-      int64_t firstColumn = constantStart + j * b_.lanes;
-      if (constantStart >= 0 && firstColumn + b_.lanes <= storedUpTo) continue;
-      llvm::Value *index = ir_.CreateAdd(channelOffset, k_.add(start, j * b_.lanes));
+    for (int64_t j = 0; j < vectors; ++j) {
+      int64_t firstColumn = constantStart + j * target.lanes;
+      if (constantStart >= 0 && firstColumn + target.lanes <= storedUpTo) continue;
+      llvm::Value *value = ir.CreateLoad(vectorType, accumulators[size_t(o * vectors + j)]);
+      if (bias) value = ir.CreateFAdd(value, bias);
+      llvm::Value *index = ir.CreateAdd(k.mul(channel, target.plane), k.add(start, j * target.lanes));
       llvm::Value *storeMask = nullptr;
       if (constantStart >= 0 && firstColumn < storedUpTo) {
         std::vector<llvm::Constant *> bits;
-        for (int64_t l = 0; l < b_.lanes; ++l) bits.push_back(ir_.getInt1(firstColumn + l >= storedUpTo));
+        for (int64_t l = 0; l < target.lanes; ++l) bits.push_back(ir.getInt1(firstColumn + l >= storedUpTo));
         storeMask = llvm::ConstantVector::get(bits);
       }
       auto residual = [&] {
-        llvm::Value *pointer = k_.element(residualRow_, index);
-        return ir_.CreateAlignedLoad(vectorType_, pointer, llvm::Align(4));
+        return ir.CreateAlignedLoad(vectorType, k.element(target.residualRow, index), llvm::Align(4));
       };
-      if (epilogue_.residual && epilogue_.residualBeforeActivation) value = ir_.CreateFAdd(value, residual());
-      if (epilogue_.relu) value = ir_.CreateSelect(ir_.CreateFCmpOLT(value, zero), zero, value);
-      if (epilogue_.residual && !epilogue_.residualBeforeActivation) value = ir_.CreateFAdd(value, residual());
-      llvm::Value *pointer = k_.element(outRow_, index);
-      if (storeMask) ir_.CreateMaskedStore(value, pointer, llvm::Align(4), storeMask);
-      else ir_.CreateAlignedStore(value, pointer, llvm::Align(4));
+      if (epilogue.residual && epilogue.residualBeforeActivation) value = ir.CreateFAdd(value, residual());
+      if (epilogue.relu) value = ir.CreateSelect(ir.CreateFCmpOLT(value, zero), zero, value);
+      if (epilogue.residual && !epilogue.residualBeforeActivation) value = ir.CreateFAdd(value, residual());
+      llvm::Value *pointer = k.element(target.outRow, index);
+      if (storeMask) ir.CreateMaskedStore(value, pointer, llvm::Align(4), storeMask);
+      else ir.CreateAlignedStore(value, pointer, llvm::Align(4));
     }
   }
 }
 
-} // namespace
+void forEachRowTile(KernelBuilder &k, int64_t ow, int64_t tile, const std::function<bool(int64_t)> &inside,
+                    const RowTileEmitter &emit) {
+  std::vector<int64_t> starts;
+  for (int64_t start = 0; start < ow; start += tile) starts.push_back(std::min(start, ow - tile));
+  size_t first = 0;
+  while (first < starts.size() && !inside(starts[first])) ++first;
+  size_t end = first;
+  while (end < starts.size() && inside(starts[end]) && starts[end] == starts[first] + int64_t(end - first) * tile)
+    ++end;
+  auto storedBefore = [&](size_t i) { return i == 0 ? int64_t(0) : starts[i - 1] + tile; };
+  for (size_t i = 0; i < first; ++i) emit(starts[i], k.i64(starts[i]), true, storedBefore(i));
+  if (end > first)
+    k.loop(k.i64(starts[first]), k.i64(starts[end - 1] + 1), [&](llvm::Value *start) { emit(-1, start, false, 0); },
+           tile);
+  for (size_t i = end; i < starts.size(); ++i)
+    emit(starts[i], k.i64(starts[i]), !inside(starts[i]), storedBefore(i));
+}
+
+ConvGeometry convGeometry(const Node &node) {
+  const Shape &x = node.inputs[0]->type.shape, &w = node.inputs[1]->type.shape;
+  const Shape &y = node.result->type.shape;
+  auto stride = node.attrInts("stride"), pads = node.attrInts("pads"), dil = node.attrInts("dilation");
+  return {x[0], x[1], x[2], x[3], y[1], y[2], y[3], w[2], w[3],
+          stride[0], stride[1], pads[0], pads[1], dil[0], dil[1]};
+}
+
+std::vector<float> packConvWeights(const Tensor &weight, int64_t block) {
+  std::span<const float> w = weight.f32();
+  const Shape &shape = weight.type().shape;
+  int64_t oc = shape[0], taps = shape[1] * shape[2] * shape[3];
+  std::vector<float> packed(size_t(oc * taps));
+  for (int64_t oc0 = 0; oc0 < oc; oc0 += block) {
+    int64_t width = std::min(block, oc - oc0);
+    for (int64_t tap = 0; tap < taps; ++tap)
+      for (int64_t o = 0; o < width; ++o)
+        packed[size_t(oc0 * taps + tap * width + o)] = w[size_t((oc0 + o) * taps + tap)];
+  }
+  return packed;
+}
 
 bool convMicrokernelApplies(const Node &node, const Schedule &defaults) {
   if (node.op != OpId::conv2d && node.op != OpId::fused_conv) return false;
@@ -269,32 +295,50 @@ KernelSpec emitConvMicrokernel(const Node &node, const ConvEpilogue &epilogue, E
     fail("codegen: node %{}: the conv microkernel needs groups 1, stride 1 or 2 and rows of at "
          "least {} columns", node.name(), context.defaults.vectorWidth);
   ConvGeometry g = convGeometry(node);
-  Blocking b = blocking(g, context.defaults);
-  KernelSpec spec{"conv_microkernel", context.defaults, {}};
+  const Schedule &schedule = context.scheduleFor(node);
+  Blocking b = blocking(g, schedule);
+  KernelSpec spec{"conv_microkernel", schedule, {}};
   int64_t blocks = (g.oc + b.channels - 1) / b.channels;
-  spec.schedule.parallelCount = g.n * g.oh * blocks;
+  int64_t tileRows = std::clamp<int64_t>(schedule.tileRows, 1, g.oh);
+  int64_t rowTiles = (g.oh + tileRows - 1) / tileRows;
+  spec.schedule.parallelCount = g.n * rowTiles * blocks;
   spec.schedule.channelBlock = b.channels;
   spec.schedule.vectorBlock = b.vectors;
-  std::vector<float> packed = packWeights(weightData(node, 1), g, b.channels);
+  spec.schedule.tileRows = tileRows;
+  std::vector<float> packed = packConvWeights(weightData(node, 1), b.channels);
   int64_t packedOffset = context.buffers.blob->add(packed.data(), packed.size() * sizeof(float));
   const Value *x = node.inputs[0], *y = node.result;
   int64_t tailChannels = g.oc - (blocks - 1) * b.channels;
+  bool channelBlocksOuter = schedule.channelBlocksOuter;
 
   spec.body = [=](KernelBuilder &k, llvm::Value *index) {
     auto &ir = k.ir();
-    llvm::Value *block = ir.CreateSRem(index, k.i64(blocks));
-    llvm::Value *row = ir.CreateSDiv(index, k.i64(blocks));
-    llvm::Value *oh = ir.CreateSRem(row, k.i64(g.oh));
-    llvm::Value *n = ir.CreateSDiv(row, k.i64(g.oh));
+    // index -> (channel block, image, row tile) in the schedule's loop order.
+    llvm::Value *block, *imageTile;
+    if (channelBlocksOuter) {
+      block = ir.CreateSDiv(index, k.i64(g.n * rowTiles));
+      imageTile = ir.CreateSRem(index, k.i64(g.n * rowTiles));
+    } else {
+      block = ir.CreateSRem(index, k.i64(blocks));
+      imageTile = ir.CreateSDiv(index, k.i64(blocks));
+    }
+    llvm::Value *rowTile = ir.CreateSRem(imageTile, k.i64(rowTiles));
+    llvm::Value *n = ir.CreateSDiv(imageTile, k.i64(rowTiles));
     llvm::Value *oc0 = k.mul(block, b.channels);
     llvm::Value *inImage = k.element(k.base(x), k.mul(n, g.ic * g.h * g.w));
-    // Element offsets below are relative to (n, 0, oh, 0) of the output.
-    llvm::Value *rowOffset = ir.CreateAdd(k.mul(n, g.oc * g.oh * g.ow), k.mul(oh, g.ow));
-    llvm::Value *outRow = k.element(k.base(y), rowOffset);
-    llvm::Value *residualRow = epilogue.residual ? k.element(k.base(epilogue.residual), rowOffset) : nullptr;
     llvm::Value *packedBlock = k.element(k.blobPointer(packedOffset), k.mul(oc0, g.ic * g.kh * g.kw));
-    auto emitWidth = [&](int64_t channels) {
+    auto emitRow = [&](int64_t channels, llvm::Value *oh) {
+      // Element offsets below are relative to (n, 0, oh, 0) of the output.
+      llvm::Value *rowOffset = ir.CreateAdd(k.mul(n, g.oc * g.oh * g.ow), k.mul(oh, g.ow));
+      llvm::Value *outRow = k.element(k.base(y), rowOffset);
+      llvm::Value *residualRow = epilogue.residual ? k.element(k.base(epilogue.residual), rowOffset) : nullptr;
       RowEmitter(k, g, b, epilogue, channels).emitRow(inImage, outRow, residualRow, packedBlock, oc0, oh);
+    };
+    auto emitWidth = [&](int64_t channels) {
+      if (tileRows == 1) return emitRow(channels, rowTile);
+      llvm::Value *first = k.mul(rowTile, tileRows);
+      llvm::Value *last = k.minI(k.add(first, tileRows), k.i64(g.oh));
+      k.loop(first, last, [&](llvm::Value *oh) { emitRow(channels, oh); });
     };
     if (tailChannels == b.channels) {
       emitWidth(b.channels);
@@ -308,6 +352,10 @@ KernelSpec emitConvMicrokernel(const Node &node, const ConvEpilogue &epilogue, E
 
 std::optional<KernelSpec> emitDenseConv(const Node &node, const ConvEpilogue &epilogue, EmitContext &context) {
   if (winogradApplies(node, context.defaults)) return emitWinogradConv(node, epilogue, context);
+  // A schedule may pin the microkernel (the autotuner times it against the packed conv).
+  bool packedAllowed = context.scheduleFor(node).denseKernel != DenseKernel::Microkernel;
+  if (packedAllowed && packedConvApplies(node, context.defaults))
+    return emitPackedConv(node, epilogue, context);
   if (convMicrokernelApplies(node, context.defaults)) return emitConvMicrokernel(node, epilogue, context);
   return std::nullopt;
 }

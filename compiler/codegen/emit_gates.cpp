@@ -13,10 +13,11 @@
 //
 // CE never forms x + g: conv(x + g) = conv(x) + sum over the taps inside the image of
 // (sum_ic w[oc, ic, tap] * g[ic]), so each output plane adds KH*KW per-tap constants as an
-// extra "all ones" input channel: inside the direct conv, or after the conv microkernel
-// (dense convs) in a last pass that also applies the relu. FFM's conv reads sp and cp where
-// they are in the direct conv; for the microkernel (rows a vector wide or more) the concat
-// is copied into scratch first, one copy of the input buying a register-blocked conv.
+// extra "all ones" input channel: inside the direct conv, or after the dense conv kernel
+// (emitDenseConv: Winograd, packed tiles or the microkernel) in a last pass that also applies
+// the relu. FFM's conv reads sp and cp where they are in the direct conv; for the dense
+// kernels (rows a vector wide or more) the concat is copied into scratch first, one copy of
+// the input buying a register-blocked conv.
 //
 // BGA has no cross-channel dependency: one (n, c) plane per iteration computes
 // left2 * sigmoid(right2) at the small size into scratch and then, per output pixel,
@@ -59,7 +60,7 @@ std::pair<llvm::Value *, llvm::Value *> splitPlane(KernelBuilder &k, llvm::Value
 }
 
 /// conv2d(x, weight, bias) -> result outside any graph, with the stride/pads/dilation/groups
-/// of `like` (none: a 1x1 conv's defaults), for the conv microkernel (which keeps no
+/// of `like` (none: a 1x1 conv's defaults), for the dense conv kernels (which keep no
 /// reference to the node).
 Node detachedConv(Value *x, Value *weight, Value *bias, Value *result, const Node *like = nullptr) {
   Node conv;
@@ -102,8 +103,8 @@ std::vector<KernelSpec> emitArm(const Node &node, EmitContext &context) {
 namespace {
 
 /// f = relu(conv1x1(sp ++ cp) + b) into the output, and its channel means into `pooled`.
-/// Rows a vector wide or more: sp ++ cp is copied into scratch for the register-blocked conv
-/// microkernel (several times faster than the direct conv, for one copy of the input), then
+/// Rows a vector wide or more: sp ++ cp is copied into scratch for the dense conv kernels
+/// (several times faster than the direct conv, for one copy of the input), then
 /// a pool phase. Narrower rows: the direct conv reads sp and cp where they are and pools
 /// each plane as it finishes it.
 std::vector<KernelSpec> ffmFeaturePhases(const Node &node, int64_t pooled, EmitContext &context) {
@@ -112,7 +113,7 @@ std::vector<KernelSpec> ffmFeaturePhases(const Node &node, int64_t pooled, EmitC
   int64_t spChannels = sp->type.shape[1], cpChannels = cp->type.shape[1], channels = spChannels + cpChannels;
   int64_t planeSize = out[2] * out[3], lanes = context.defaults.vectorWidth;
 
-  Value probe; // the concat's type, to ask the microkernel before placing it
+  Value probe; // the concat's type, to ask the dense kernels before placing it
   probe.type = {DType::f32, {out[0], channels, out[2], out[3]}};
   Node plain = detachedConv(&probe, node.inputs[2], node.inputs[3], node.result);
   if (convMicrokernelApplies(plain, context.defaults)) {
@@ -134,7 +135,7 @@ std::vector<KernelSpec> ffmFeaturePhases(const Node &node, int64_t pooled, EmitC
     ConvEpilogue epilogue;
     epilogue.bias = node.inputs[3];
     epilogue.relu = true;
-    return {copy, emitConvMicrokernel(plain, epilogue, context), poolPhase("ffm_pool", y, pooled, context.defaults)};
+    return {copy, *emitDenseConv(plain, epilogue, context), poolPhase("ffm_pool", y, pooled, context.defaults)};
   }
 
   ConvPlane conv;
@@ -250,10 +251,10 @@ std::vector<KernelSpec> emitContextEmbedding(const Node &node, EmitContext &cont
   ConvShape cs = convShape(node, 3);
   Node plain = detachedConv(node.inputs[0], node.inputs[3], node.inputs[4], node.result, &node);
   if (convMicrokernelApplies(plain, context.defaults)) {
-    // conv(x) + bias on the microkernel, then the g terms and the relu plane by plane.
+    // conv(x) + bias on a dense kernel, then the g terms and the relu plane by plane.
     ConvEpilogue epilogue;
     epilogue.bias = node.inputs[4];
-    phases.push_back(emitConvMicrokernel(plain, epilogue, context));
+    phases.push_back(*emitDenseConv(plain, epilogue, context));
     KernelSpec finish{"ce_taps", context.defaults, {}};
     finish.schedule.parallelCount = cs.n * cs.oc;
     int64_t planeSize = cs.oh * cs.ow;

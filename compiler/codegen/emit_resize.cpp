@@ -1,12 +1,15 @@
 //===- emit_resize.cpp - Resize, resize_add, resize_mul, resize_concat ----===//
 //
-// One iteration is one (n, c) plane; the source taps come from compile-time tables (see
-// resize_taps.h). resize_add / resize_mul read the small operand through the same taps and
-// combine it with x as they go; resize_concat samples it straight into its output channels
-// and copies the other operands' planes: the upsampled tensor never exists.
+// The source taps come from compile-time tables (see resize_taps.h). Resize runs one
+// iteration per band of output rows of one (n, c) plane, separably through RowResizer
+// (each source row interpolated along W once, then vector lerps between two such rows).
+// resize_add / resize_mul read the small operand through the same taps one value at a time
+// and combine it with x as they go; resize_concat samples it straight into its output
+// channels and copies the other operands' planes: the upsampled tensor never exists.
 #include "compiler/codegen/emitters.h"
 #include "compiler/codegen/resize_taps.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace bisc {
@@ -100,21 +103,105 @@ llvm::Value *ResizeSampler::sample(llvm::Value *plane, llvm::Value *ow) {
   return ir.CreateFAdd(ir.CreateFMul(lh0, lerp(row0_)), ir.CreateFMul(lambdaH_, lerp(row1_)));
 }
 
+RowResizer::RowResizer(KernelBuilder &k, const ResizeTaps &taps, int64_t lanes, int64_t caches)
+    : k_(k), taps_(taps), lanes_(lanes), caches_(caches) {
+  cache_ = k.stackSlot(llvm::ArrayType::get(k.f32Type(), uint64_t(2 * caches * taps.outW)));
+  tags_ = k.stackSlot(llvm::ArrayType::get(k.ir().getInt64Ty(), uint64_t(2 * caches)));
+}
+
+void RowResizer::beginPlane() {
+  k_.loop(0, 2 * caches_, [&](llvm::Value *slot) {
+    k_.ir().CreateStore(k_.i64(-1), k_.element(tags_, slot, k_.ir().getInt64Ty()));
+  });
+}
+
+llvm::Value *RowResizer::cachedRow(llvm::Value *plane, llvm::Value *sourceRow, llvm::Value *cache) {
+  auto &ir = k_.ir();
+  llvm::Value *slot = ir.CreateAdd(ir.CreateAnd(sourceRow, k_.i64(1)), k_.mul(cache, 2));
+  llvm::Value *tag = k_.element(tags_, slot, ir.getInt64Ty());
+  llvm::Value *cacheRow = k_.element(cache_, k_.mul(slot, taps_.outW));
+  k_.ifThen(ir.CreateICmpNE(ir.CreateLoad(ir.getInt64Ty(), tag), sourceRow), [&] {
+    llvm::Value *source = k_.element(plane, k_.mul(sourceRow, taps_.inW));
+    auto index = [&](int64_t table, llvm::Value *ow) {
+      return ir.CreateSExt(k_.loadI32(k_.blobPointer(table), ow), ir.getInt64Ty());
+    };
+    k_.loop(0, taps_.outW, [&](llvm::Value *ow) {
+      llvm::Value *first = k_.loadF32(source, index(taps_.cols.first, ow));
+      if (!taps_.bilinear) return k_.storeF32(first, cacheRow, ow);
+      llvm::Value *second = k_.loadF32(source, index(taps_.cols.second, ow));
+      llvm::Value *lw = k_.loadF32(k_.blobPointer(taps_.cols.lambda), ow);
+      llvm::Value *lw0 = ir.CreateFSub(k_.f32(1.0f), lw);
+      k_.storeF32(ir.CreateFAdd(ir.CreateFMul(lw0, first), ir.CreateFMul(lw, second)), cacheRow, ow);
+    });
+    ir.CreateStore(sourceRow, tag);
+  });
+  return cacheRow;
+}
+
+llvm::Value *RowResizer::load(llvm::Value *row, llvm::Value *ow, int64_t lanes) {
+  if (lanes == 1) return k_.loadF32(row, ow);
+  auto *type = llvm::FixedVectorType::get(k_.f32Type(), unsigned(lanes));
+  return k_.ir().CreateAlignedLoad(type, k_.element(row, ow), llvm::Align(4));
+}
+
+llvm::Value *RowResizer::splat(llvm::Value *scalar, int64_t lanes) {
+  return lanes == 1 ? scalar : k_.ir().CreateVectorSplat(unsigned(lanes), scalar);
+}
+
+void RowResizer::row(llvm::Value *plane, llvm::Value *oh, const Consumer &consume, llvm::Value *cache) {
+  auto &ir = k_.ir();
+  if (!cache) cache = k_.i64(0);
+  auto sourceRow = [&](int64_t table) { return ir.CreateSExt(k_.loadI32(k_.blobPointer(table), oh), ir.getInt64Ty()); };
+  llvm::Value *row0 = cachedRow(plane, sourceRow(taps_.rows.first), cache);
+  llvm::Value *row1 = nullptr, *lh = nullptr, *lh0 = nullptr;
+  if (taps_.bilinear) {
+    row1 = cachedRow(plane, sourceRow(taps_.rows.second), cache);
+    lh = k_.loadF32(k_.blobPointer(taps_.rows.lambda), oh);
+    lh0 = ir.CreateFSub(k_.f32(1.0f), lh);
+  }
+  auto emitColumns = [&](int64_t begin, int64_t end, int64_t lanes) {
+    if (begin >= end) return;
+    k_.loop(k_.i64(begin), k_.i64(end), [&](llvm::Value *ow) {
+      llvm::Value *value = load(row0, ow, lanes);
+      if (taps_.bilinear)
+        value = ir.CreateFAdd(ir.CreateFMul(splat(lh0, lanes), value),
+                              ir.CreateFMul(splat(lh, lanes), load(row1, ow, lanes)));
+      consume(ow, value, lanes);
+    }, lanes);
+  };
+  int64_t vectorEnd = lanes_ > 1 ? taps_.outW / lanes_ * lanes_ : 0;
+  emitColumns(0, vectorEnd, lanes_);
+  emitColumns(vectorEnd, taps_.outW, 1);
+}
+
+int64_t resizeBandRows(const ResizeTaps &taps, int64_t pixelsPerBand) {
+  return std::clamp<int64_t>(pixelsPerBand / std::max<int64_t>(taps.outW, 1), 1, std::max<int64_t>(taps.outH, 1));
+}
+
 KernelSpec emitResize(const Node &node, EmitContext &context) {
   const Shape &in = node.inputs[0]->type.shape, &out = node.result->type.shape;
   ResizeTaps taps = resizeTaps(node, in, out, *context.buffers.blob);
   KernelSpec spec{"resize", context.defaults, {}};
-  spec.schedule.parallelCount = out[0] * out[1];
+  // Bands of rows: enough iterations to share among threads, few enough that refilling the
+  // row cache at each band's start costs little.
+  int64_t bandRows = resizeBandRows(taps, 64 * 1024), bands = (out[2] + bandRows - 1) / bandRows;
+  spec.schedule.parallelCount = out[0] * out[1] * bands;
   const Value *x = node.inputs[0], *y = node.result;
+  int64_t lanes = context.defaults.vectorWidth;
 
-  spec.body = [=](KernelBuilder &k, llvm::Value *plane) {
+  spec.body = [=](KernelBuilder &k, llvm::Value *iteration) {
+    auto &ir = k.ir();
+    llvm::Value *plane = ir.CreateSDiv(iteration, k.i64(bands));
+    llvm::Value *firstRow = k.mul(ir.CreateSRem(iteration, k.i64(bands)), bandRows);
     llvm::Value *inPlane = k.element(k.base(x), k.mul(plane, in[2] * in[3]));
     llvm::Value *outPlane = k.element(k.base(y), k.mul(plane, out[2] * out[3]));
-    ResizeSampler sampler(k, taps);
-    k.loop(0, out[2], [&](llvm::Value *oh) {
-      sampler.beginRow(oh);
+    RowResizer resizer(k, taps, lanes);
+    resizer.beginPlane();
+    k.loop(firstRow, k.minI(k.add(firstRow, bandRows), k.i64(out[2])), [&](llvm::Value *oh) {
       llvm::Value *outRow = k.element(outPlane, k.mul(oh, out[3]));
-      k.loop(0, out[3], [&](llvm::Value *ow) { k.storeF32(sampler.sample(inPlane, ow), outRow, ow); });
+      resizer.row(inPlane, oh, [&](llvm::Value *ow, llvm::Value *value, int64_t) {
+        ir.CreateAlignedStore(value, k.element(outRow, ow), llvm::Align(4));
+      });
     });
   };
   return spec;

@@ -1,6 +1,8 @@
 //===- emitters.cpp - Dispatch from op to kernel family ---------------------===//
 #include "compiler/codegen/emitters.h"
 
+#include "compiler/codegen/emit_blocked.h"
+
 #include "ir/error.h"
 
 namespace bisc {
@@ -13,6 +15,14 @@ const Tensor &weightData(const Node &node, size_t operand) {
   if (!value->data)
     fail("codegen: weight @{} has no data (compile with --weights or --random-weights)", value->name);
   return *value->data;
+}
+
+const Schedule &EmitContext::scheduleFor(const Node &node) {
+  auto found = nodeSchedules.find(node.name());
+  if (found != nodeSchedules.end()) return found->second;
+  std::optional<Schedule> chosen = chooseSchedule ? chooseSchedule(node, defaults) : std::nullopt;
+  if (!chosen) return defaults;
+  return nodeSchedules.emplace(node.name(), *chosen).first->second;
 }
 
 int64_t EmitContext::reserveScratch(int64_t bytes) {
@@ -43,6 +53,8 @@ std::vector<KernelSpec> emitNodeKernels(const Node &node, EmitContext &context) 
 }
 
 KernelSpec emitKernel(const Node &node, EmitContext &context) {
+  // Blocked-layout values (blocked-layout pass) have their own kernels, before the NCHW ones.
+  if (usesBlockedLayout(node)) return emitBlockedKernel(node, context);
   switch (node.op) {
   case OpId::conv2d: return emitConv(node, context);
   case OpId::batch_norm:

@@ -14,7 +14,9 @@
 #include "compiler/codegen/schedule.h"
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,12 @@ struct KernelSpec {
 struct EmitContext {
   BufferMap &buffers;
   Schedule defaults; ///< target-derived starting point (vector width)
+  /// Schedules by node name, chosen before or during emission; a node without one uses
+  /// `defaults`. Records every choice `chooseSchedule` made.
+  std::map<std::string, Schedule> nodeSchedules{};
+  /// Chooses the schedule of a node that has none yet (compiler/schedule/: schedule file,
+  /// cost model); unset or nothing returned: `defaults`.
+  std::function<std::optional<Schedule>(const Node &, const Schedule &defaults)> chooseSchedule{};
   /// Arena byte offset of the scratch area a node's kernels share while the node runs
   /// (the gates' per-channel vectors, FFM's concat copy); -1 until the module builder places it.
   int64_t scratchOffset = -1;
@@ -41,6 +49,9 @@ struct EmitContext {
 
   /// Tensors emitters created in scratch (kept alive for the kernels that address them).
   std::vector<std::unique_ptr<Value>> scratchTensors{};
+
+  /// The schedule of `node` (a gate's detached conv has the gate's name).
+  const Schedule &scheduleFor(const Node &node);
 
   /// Reserves `bytes` (64-byte aligned) of the current node's scratch; returns the arena
   /// byte offset.
@@ -75,6 +86,12 @@ std::vector<KernelSpec> emitFfm(const Node &node, EmitContext &context);
 std::vector<KernelSpec> emitContextEmbedding(const Node &node, EmitContext &context);
 /// Arg-max over the channels of the logits (frame output slot) into u8 labels (labels slot).
 KernelSpec emitLabels(const TensorType &logits, EmitContext &context);
+/// Whether run_labels can end with emitResizeLabels(node) instead of `node`'s kernel and the
+/// labels kernel: a resize of at most 256 channels.
+bool fusesLabels(const Node &node);
+/// `node` (a resize making the logits) with the arg-max fused in: writes u8 labels (labels
+/// slot), never the logits (emit_labels.cpp).
+KernelSpec emitResizeLabels(const Node &node, EmitContext &context);
 
 /// The data of a weight operand; throws if the graph was compiled without weights.
 const Tensor &weightData(const Node &node, size_t operand);

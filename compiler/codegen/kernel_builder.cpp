@@ -81,6 +81,12 @@ void KernelBuilder::loop(llvm::Value *begin, llvm::Value *end,
   builder_.SetInsertPoint(exit);
 }
 
+void KernelBuilder::prefetch(llvm::Value *pointer) {
+  llvm::Function *intrinsic = llvm::Intrinsic::getDeclaration(builder_.GetInsertBlock()->getModule(),
+                                                              llvm::Intrinsic::prefetch, {builder_.getPtrTy()});
+  builder_.CreateCall(intrinsic, {pointer, i32(0), i32(3), i32(1)});
+}
+
 llvm::Value *KernelBuilder::stackSlot(llvm::Type *type) {
   llvm::BasicBlock &entry = builder_.GetInsertBlock()->getParent()->getEntryBlock();
   llvm::IRBuilder<> atEntry(&entry, entry.begin());

@@ -79,6 +79,9 @@ public:
 
   /// A stack slot in the entry block (where mem2reg can promote it to a register).
   llvm::Value *stackSlot(llvm::Type *type);
+  /// A read prefetch of the cache line at `pointer` into every cache level; it never faults,
+  /// so pointers past a tensor's end are harmless.
+  void prefetch(llvm::Value *pointer);
 
   /// if (cond) then()
   void ifThen(llvm::Value *cond, const std::function<void()> &then);

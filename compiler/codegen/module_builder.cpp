@@ -8,6 +8,7 @@
 #include "compiler/codegen/module_builder.h"
 
 #include "compiler/codegen/emitters.h"
+#include "compiler/schedule/schedule_policy.h"
 #include "ir/error.h"
 
 #include <llvm/IR/Verifier.h>
@@ -93,20 +94,24 @@ llvm::Function *emitKernelFunction(llvm::Module &module, const std::string &name
   return function;
 }
 
-/// void <name>_graph_<what>(ptr frame, ptr pool): one parallel_for per kernel, in order,
-/// numbered from `firstIndex` (the rows of the graph_kernel_* tables).
+/// A kernel an entry point runs: its function, iteration count and graph_kernel_* row.
+struct EntryKernel {
+  llvm::Function *function;
+  int64_t count, index;
+};
+
+/// void <name>_graph_<what>(ptr frame, ptr pool): one parallel_for per kernel, in order.
 void emitEntry(llvm::Module &module, const std::string &symbol, llvm::Function *parallelFor,
-               const std::vector<std::pair<llvm::Function *, int64_t>> &kernels, int64_t firstIndex) {
+               const std::vector<EntryKernel> &kernels) {
   llvm::LLVMContext &ctx = module.getContext();
   auto *ptr = llvm::PointerType::getUnqual(ctx);
   auto *type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr, ptr}, false);
   auto *entry = llvm::Function::Create(type, llvm::Function::ExternalLinkage, symbol, module);
   entry->setVisibility(llvm::GlobalValue::HiddenVisibility);
   llvm::IRBuilder<> ir(llvm::BasicBlock::Create(ctx, "entry", entry));
-  int64_t index = firstIndex;
-  for (auto [kernel, count] : kernels)
-    ir.CreateCall(parallelFor, {entry->getArg(1), kernel, entry->getArg(0), ir.getInt64(uint64_t(count)),
-                                ir.getInt64(uint64_t(index++))});
+  for (const EntryKernel &kernel : kernels)
+    ir.CreateCall(parallelFor, {entry->getArg(1), kernel.function, entry->getArg(0),
+                                ir.getInt64(uint64_t(kernel.count)), ir.getInt64(uint64_t(kernel.index))});
   ir.CreateRetVoid();
 }
 
@@ -132,18 +137,20 @@ void stringTable(llvm::Module &module, const std::string &symbol, const std::vec
   constantGlobal(module, symbol, llvm::ConstantArray::get(llvm::ArrayType::get(ptr, pointers.size()), pointers));
 }
 
-/// The kernel tables the runtime's profile prints: the run kernels, then the labels kernel.
+/// The kernel tables the runtime's profile prints: the run kernels, then the labels kernel,
+/// which replaces the last run kernel in run_labels when `labelsReplaceLast`.
 void emitKernelTables(llvm::Module &module, const std::string &name, const std::vector<KernelStat> &runKernels,
-                      const KernelStat &labels) {
+                      const KernelStat &labels, bool labelsReplaceLast) {
   std::vector<KernelStat> rows = runKernels;
   rows.push_back(labels);
   std::vector<std::string> symbols, nodes, families;
-  std::vector<uint64_t> macs;
+  std::vector<uint64_t> macs, bytes;
   for (const KernelStat &row : rows) {
     symbols.push_back(row.symbol);
     nodes.push_back(row.name);
     families.push_back(row.family);
     macs.push_back(uint64_t(row.macs));
+    bytes.push_back(uint64_t(row.bytes));
   }
   llvm::LLVMContext &ctx = module.getContext();
   constantGlobal(module, name + "_graph_kernel_count",
@@ -152,6 +159,9 @@ void emitKernelTables(llvm::Module &module, const std::string &name, const std::
   stringTable(module, name + "_graph_kernel_nodes", nodes);
   stringTable(module, name + "_graph_kernel_families", families);
   constantGlobal(module, name + "_graph_kernel_macs", llvm::ConstantDataArray::get(ctx, macs));
+  constantGlobal(module, name + "_graph_kernel_bytes", llvm::ConstantDataArray::get(ctx, bytes));
+  constantGlobal(module, name + "_graph_labels_replace_last",
+                 llvm::ConstantInt::get(llvm::Type::getInt64Ty(ctx), labelsReplaceLast ? 1 : 0));
 }
 
 uint64_t fnv1a(const std::string &bytes) {
@@ -200,6 +210,15 @@ int64_t convMacs(const Node &node) {
   return node.result->type.elements() * w[1] * w[2] * w[3];
 }
 
+/// Bytes a node reads and writes: each distinct operand (activation or weight) and its result.
+int64_t nodeBytes(const Node &node) {
+  std::set<const Value *> seen{node.result};
+  int64_t bytes = node.result->type.bytes();
+  for (const Value *input : node.inputs)
+    if (seen.insert(input).second) bytes += input->type.bytes();
+  return bytes;
+}
+
 /// The kernel of a node's MACs (for GFLOP/s in the profile): its first convolution kernel,
 /// by family, or its first kernel.
 size_t macsKernel(const std::vector<KernelSpec> &specs) {
@@ -213,7 +232,7 @@ size_t macsKernel(const std::vector<KernelSpec> &specs) {
 } // namespace
 
 BuiltModule buildModule(const Graph &graph, llvm::LLVMContext &context, const std::string &name,
-                        const TargetSpec &target, bool embedWeights) {
+                        const TargetSpec &target, bool embedWeights, const ScheduleOptions &schedules) {
   BuiltModule built;
   built.module = std::make_unique<llvm::Module>(name, context);
   llvm::Module &module = *built.module;
@@ -233,30 +252,47 @@ BuiltModule buildModule(const Graph &graph, llvm::LLVMContext &context, const st
       llvm::Function::ExternalLinkage, name + "_rt_parallel_for", module);
   EmitContext emit{buffers, Schedule{}};
   emit.defaults = Schedule::forVectorWidth(target.vectorWidth, target.isAArch64() || target.vectorWidth >= 16);
+  emit.nodeSchedules = schedules.byNode;
+  emit.chooseSchedule = scheduleChooser(schedules, target);
   emit.scratchOffset = align64(activations); // scratch of multi-phase nodes, before the logits
-  std::vector<std::pair<llvm::Function *, int64_t>> runKernels;
+  std::vector<EntryKernel> runKernels;
   for (const Node *node : nodes) {
     std::vector<KernelSpec> specs = emitNodeKernels(*node, emit);
     size_t withMacs = macsKernel(specs);
     for (size_t i = 0; i < specs.size(); ++i) {
       const KernelSpec &spec = specs[i];
       std::string symbol = fmt::format("{}_k{}_{}", name, runKernels.size(), node->info().name);
-      runKernels.emplace_back(emitKernelFunction(module, symbol, spec, buffers, target), spec.schedule.parallelCount);
+      runKernels.push_back({emitKernelFunction(module, symbol, spec, buffers, target), spec.schedule.parallelCount,
+                            int64_t(runKernels.size())});
       int64_t macs = i == withMacs ? convMacs(*node) : 0;
-      built.kernels.push_back({node->name(), spec.family, spec.schedule.parallelCount, macs, symbol});
+      built.kernels.push_back({node->name(), spec.family, spec.schedule.parallelCount, macs, symbol,
+                               spec.schedule.describe()});
+      built.kernels.back().bytes = specs.size() == 1 ? nodeBytes(*node) : 0;
     }
   }
-  KernelSpec labels = emitLabels(built.output, emit);
+  // run_labels: the run kernels and the labels kernel over the logits, or, when the last
+  // node is a single-kernel resize, the others and that resize with the arg-max fused in.
+  const Node &last = *nodes.back();
+  int64_t labelsBytes = built.output.shape[0] * built.output.shape[2] * built.output.shape[3];
+  bool fuseLabels = fusesLabels(last) && built.kernels.back().name == last.name() &&
+                    (built.kernels.size() < 2 || built.kernels[built.kernels.size() - 2].name != last.name());
+  KernelSpec labels = fuseLabels ? emitResizeLabels(last, emit) : emitLabels(built.output, emit);
+  labelsBytes += fuseLabels ? last.inputs[0]->type.bytes() : built.output.bytes();
   llvm::Function *labelsKernel = emitKernelFunction(module, name + "_k_labels", labels, buffers, target);
-  emitEntry(module, name + "_graph_run", parallelFor, runKernels, 0);
-  emitEntry(module, name + "_graph_labels", parallelFor, {{labelsKernel, labels.schedule.parallelCount}},
-            int64_t(runKernels.size()));
-  emitKernelTables(module, name, built.kernels,
-                   {output.name, labels.family, labels.schedule.parallelCount, 0, labelsKernel->getName().str()});
+  std::vector<EntryKernel> labelsKernels(runKernels.begin(), runKernels.end() - (fuseLabels ? 1 : 0));
+  labelsKernels.push_back({labelsKernel, labels.schedule.parallelCount, int64_t(runKernels.size())});
+  emitEntry(module, name + "_graph_run", parallelFor, runKernels);
+  emitEntry(module, name + "_graph_labels", parallelFor, labelsKernels);
+  KernelStat labelsStat{output.name, labels.family, labels.schedule.parallelCount, 0, labelsKernel->getName().str(),
+                        labels.schedule.describe()};
+  labelsStat.bytes = labelsBytes;
+  built.labels = labelsStat;
+  emitKernelTables(module, name, built.kernels, labelsStat, fuseLabels);
 
   built.weights = blob.bytes();
   int64_t logitsOffset = align64(activations) + align64(emit.scratchBytes);
-  built.arenaBytes = logitsOffset + align64(built.output.bytes());
+  // The logits scratch of run_labels, unless the fused last kernel never writes them.
+  built.arenaBytes = logitsOffset + (fuseLabels ? 0 : align64(built.output.bytes()));
   emitInfo(module, name, built, logitsOffset, embedWeights);
   std::string problems;
   llvm::raw_string_ostream stream(problems);

@@ -9,6 +9,8 @@
 
 #include "compiler/codegen/kernel_builder.h"
 
+#include <functional>
+
 namespace bisc {
 
 /// Blob offsets of one axis' tables: first and second source index (i32), weight of the
@@ -28,6 +30,10 @@ struct ResizeTaps {
 /// bga), following aten's source-index rules.
 ResizeTaps resizeTaps(const Node &node, const Shape &in, const Shape &out, WeightsBlob &blob);
 
+/// Output rows per band (iteration) of a row-wise resize kernel: about `pixelsPerBand`
+/// output pixels, at least one row and at most the plane.
+int64_t resizeBandRows(const ResizeTaps &taps, int64_t pixelsPerBand);
+
 /// Emits reads of resized planes in row order: beginRow(oh), then sample(plane, ow) for
 /// any plane of the source shape.
 class ResizeSampler {
@@ -45,6 +51,43 @@ private:
   KernelBuilder &k_;
   ResizeTaps taps_;
   llvm::Value *row0_ = nullptr, *row1_ = nullptr, *lambdaH_ = nullptr;
+};
+
+/// Emits whole resized rows, separably and vectorised: a source row is interpolated along W
+/// once into a two-row stack cache (slot = source row % 2, tagged with the row it holds), and
+/// each output row is then a vector lerp of its two cached source rows. The arithmetic is
+/// ResizeSampler's (W taps first, then H), so both give the same floats. Rows must be asked
+/// for in increasing order within a plane for the cache to help; any order is correct.
+/// With `caches` > 1 there is one such cache per plane of a group read row by row in turn
+/// (all channels of an output row: the fused arg-max).
+class RowResizer {
+public:
+  /// Consumes `lanes` output values (a vector, or a scalar when lanes is 1) at column `ow`.
+  using Consumer = std::function<void(llvm::Value *ow, llvm::Value *value, int64_t lanes)>;
+
+  RowResizer(KernelBuilder &k, const ResizeTaps &taps, int64_t lanes, int64_t caches = 1);
+
+  /// Forgets the cached rows: call before the first row of every plane (or group).
+  void beginPlane();
+  /// Emits output row `oh` of the source plane starting at `plane`, through cache `cache`
+  /// (an i64 below `caches`; null: 0): `consume` is called for the columns in vectors of
+  /// `lanes`, then for the remaining ones one at a time.
+  void row(llvm::Value *plane, llvm::Value *oh, const Consumer &consume, llvm::Value *cache = nullptr);
+
+  /// Stack bytes of the row caches for `caches` planes.
+  static int64_t cacheBytes(const ResizeTaps &taps, int64_t caches) { return caches * 2 * taps.outW * 4; }
+
+private:
+  /// The row of cache `cache` holding source row `sourceRow` of `plane` along W, filled if
+  /// it is not.
+  llvm::Value *cachedRow(llvm::Value *plane, llvm::Value *sourceRow, llvm::Value *cache);
+  llvm::Value *load(llvm::Value *row, llvm::Value *ow, int64_t lanes);
+  llvm::Value *splat(llvm::Value *scalar, int64_t lanes);
+
+  KernelBuilder &k_;
+  ResizeTaps taps_;
+  int64_t lanes_, caches_;
+  llvm::Value *cache_ = nullptr, *tags_ = nullptr;
 };
 
 } // namespace bisc

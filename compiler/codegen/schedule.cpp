@@ -6,8 +6,9 @@
 namespace bisc {
 
 std::string Schedule::describe() const {
-  return fmt::format("parallel={} tile_rows={} vector={} block={}x{}", parallelCount, tileRows,
-                     vectorWidth, channelBlock, vectorBlock);
+  return fmt::format("parallel={} tile_rows={} vector={} block={}x{}{}{}", parallelCount, tileRows, vectorWidth,
+                     channelBlock, vectorBlock, channelBlocksOuter ? " order=channel_blocks_outer" : "",
+                     denseKernel == DenseKernel::Microkernel ? " kernel=microkernel" : "");
 }
 
 Schedule Schedule::forVectorWidth(int64_t vectorWidth, bool manyRegisters) {
@@ -17,6 +18,8 @@ Schedule Schedule::forVectorWidth(int64_t vectorWidth, bool manyRegisters) {
   // 6 x 4 + 4 + 1 = 29 of 32, or 6 x 2 + 2 + 1 = 15 of 16.
   schedule.channelBlock = 6;
   schedule.vectorBlock = manyRegisters ? 4 : 2;
+  // One output row per microkernel iteration (the direct conv derives its own row tile).
+  schedule.tileRows = 1;
   return schedule;
 }
 

@@ -6,9 +6,13 @@
 
 #include "compiler/codegen/compile.h"
 #include "compiler/codegen/stopwatch.h"
+#include "compiler/codegen/target.h"
+#include "compiler/schedule/autotune.h"
 #include "compiler/tools/cli_options.h"
 #include "frontends/common/model_io.h"
 #include "ir/error.h"
+
+#include <llvm/TargetParser/Host.h>
 
 #ifdef BISC_HAVE_PASSES
 #include "passes/pass_manager.h"
@@ -17,6 +21,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -28,7 +33,9 @@ namespace bisc {
 const char *const kCompileUsage =
     "usage: bisc compile MODEL (--weights W.safetensors | --random-weights SEED) --name NAME -o DIR\n"
     "                    [--target T] [--mcpu CPU] [--lib shared|static] [--emit llvm|asm|obj]\n"
-    "                    [--weights-file] [--input-shape NxCxHxW] [--stats] [pass flags]";
+    "                    [--weights-file] [--input-shape NxCxHxW] [--stats] [pass flags]\n"
+    "                    [--schedule FILE] [--no-cost-model]\n"
+    "                    [--autotune [--autotune-budget SECONDS] [--autotune-threads N]]";
 
 namespace {
 
@@ -52,11 +59,27 @@ DIR/libNAME.so (or DIR/libNAME.a) and DIR/NAME.h, every entry point prefixed NAM
                            (options.weights_path), instead of embedding them
   --input-shape NxCxHxW    compile for this input shape instead of the model's
   --stats                  print kernels, arena, code and weight bytes and the time of each phase
+
+Schedules (docs/schedules.md): each microkernel conv's register block, row tile and loop order
+are chosen by an analytic cost model from the target's vector registers and cache sizes.
+  --schedule FILE          reuse the tuned schedules in FILE (JSON, keyed by conv shape and CPU);
+                           with --autotune, also where the results are written
+  --autotune               time candidate schedules (the default kernel, and the microkernel with
+                           the cost model's best blockings) of each distinct dense conv on this
+                           machine (host target only, JIT-compiled) and keep the fastest; kernels
+                           already in the schedule file are not timed again. Writes --schedule
+                           FILE, or DIR/NAME.schedules.json
+  --autotune-budget SECONDS  time allowed for tuning (default 90)
+  --autotune-threads N     threads each candidate runs on: those the model will run with
+                           (default 1)
+  --no-cost-model          one target-wide default schedule for every kernel (for comparison)
 )";
 
+#ifndef BISC_HAVE_PASSES
 const char *kNoPassesHelp = R"(
 This bisc was built without passes/: the graph is compiled as loaded, unoptimised.
 )";
+#endif
 
 struct Phase {
   std::string name;
@@ -133,6 +156,56 @@ std::vector<std::string> takePassFlags(int argc, char **argv, PassFlags &flags) 
   return rest;
 }
 
+std::optional<double> autotuneBudget(const cli::Args &args) {
+  std::optional<std::string> text = args.value("--autotune-budget");
+  if (!text) return std::nullopt;
+  double seconds = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), seconds);
+  if (ec != std::errc() || end != text->data() + text->size() || !(seconds >= 0))
+    throw cli::UsageError(fmt::format("--autotune-budget '{}': expected seconds (a non-negative number)", *text));
+  return seconds;
+}
+
+/// Tunes the graph's convs, adding to `file` if it exists, and writes it back; `verbose`
+/// prints each kernel's result.
+void runAutotune(const Graph &graph, const CompileOptions &options, const std::string &file,
+                 std::optional<double> budget, int threads, bool verbose) {
+  TargetSpec target = resolveTarget(options.triple, options.cpu);
+  if (!target.isHost || (!options.cpu.empty() && options.cpu != llvm::sys::getHostCPUName().str()))
+    throw cli::UsageError("--autotune times kernels on this machine: leave --target and --mcpu at the host");
+  ScheduleTable table;
+  if (std::filesystem::exists(file)) table = readScheduleFile(file, machineModel(target));
+  AutotuneOptions tune;
+  if (budget) tune.budgetSeconds = *budget;
+  tune.threads = threads;
+  if (verbose) tune.log = [](const std::string &line) { std::printf("%s\n", line.c_str()); };
+  AutotuneReport report = autotune(graph, target, table, tune);
+  std::error_code error;
+  std::filesystem::path parent = std::filesystem::path(file).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, error);
+  writeScheduleFile(file, table);
+  std::printf("autotune: %d dense conv kernels (%d reused from the file, %d tuned, %d faster than the default), "
+              "%d candidates timed in %.1f s; wrote %s\n",
+              report.kernels, report.reused, report.tuned, report.improved, report.candidates, report.seconds,
+              file.c_str());
+}
+
+#ifdef BISC_HAVE_PASSES
+/// `pipeline` with every blocked-layout that names no block given the target's vector lanes
+/// (16 with AVX-512, 8 with AVX2, 4 with NEON): bisc-opt has no target, bisc compile has.
+std::string withTargetBlock(std::string pipeline, int64_t lanes) {
+  const std::string pass = "blocked-layout";
+  for (size_t at = pipeline.find(pass); at != std::string::npos; at = pipeline.find(pass, at + 1)) {
+    size_t end = at + pass.size();
+    bool hasOptions = end < pipeline.size() && pipeline[end] == '{';
+    size_t close = hasOptions ? pipeline.find('}', end) : end;
+    if (hasOptions && pipeline.substr(end, close - end).find("block=") != std::string::npos) continue;
+    pipeline.insert(hasOptions ? end + 1 : end, hasOptions ? fmt::format("block={},", lanes) : fmt::format("{{block={}}}", lanes));
+  }
+  return pipeline;
+}
+#endif
+
 } // namespace
 
 int compileCommand(int argc, char **argv) {
@@ -142,8 +215,8 @@ int compileCommand(int argc, char **argv) {
   for (std::string &arg : remaining) rawArgs.push_back(arg.data());
   cli::Args args(int(rawArgs.size()), rawArgs.data(), 2,
                  {.valued = {"--weights", "--random-weights", "--name", "-o", "--target", "--mcpu", "--lib",
-                             "--emit", "--input-shape"},
-                  .flags = {"--weights-file", "--stats"}});
+                             "--emit", "--input-shape", "--schedule", "--autotune-budget", "--autotune-threads"},
+                  .flags = {"--weights-file", "--stats", "--autotune", "--no-cost-model"}});
   if (args.has("--help")) {
     std::string help = std::string(kCompileUsage) + "\n" + kCompileHelp;
 #ifdef BISC_HAVE_PASSES
@@ -163,6 +236,15 @@ int compileCommand(int argc, char **argv) {
   options.emit = parseEmitKind(args.value("--emit"));
   options.weightsFile = args.has("--weights-file");
   std::optional<Shape> shape = args.shape("--input-shape");
+  options.schedules.costModel = !args.has("--no-cost-model");
+  std::optional<std::string> scheduleFile = args.value("--schedule");
+  if (scheduleFile && scheduleFile->empty()) throw cli::UsageError("--schedule needs a file name");
+  std::optional<double> budget = autotuneBudget(args);
+  std::optional<uint64_t> tuneThreads = args.unsignedValue("--autotune-threads");
+  if ((budget || tuneThreads) && !args.has("--autotune"))
+    throw cli::UsageError("--autotune-budget and --autotune-threads are only meaningful with --autotune");
+  if (tuneThreads && (*tuneThreads < 1 || *tuneThreads > 256))
+    throw cli::UsageError(fmt::format("--autotune-threads {}: expected 1 to 256", *tuneThreads));
 
   std::vector<Phase> phases;
   Stopwatch clock;
@@ -173,10 +255,18 @@ int compileCommand(int argc, char **argv) {
   phases.push_back({"weights", clock.lap()});
   if (shape) cli::applyInputShape(*graph, *shape, model);
 #ifdef BISC_HAVE_PASSES
+  passOptions.pipeline = withTargetBlock(passOptions.pipeline, resolveTarget(options.triple, options.cpu).vectorWidth);
   runPasses(*graph, passOptions, std::cout);
   std::cout.flush();
   phases.push_back({"passes", clock.lap()});
 #endif
+  if (args.has("--autotune")) {
+    std::string file = scheduleFile.value_or((std::filesystem::path(options.outputDir) / (options.name + ".schedules.json")).string());
+    runAutotune(*graph, options, file, budget, int(tuneThreads.value_or(1)), args.has("--stats"));
+    phases.push_back({"autotune", clock.lap()});
+    scheduleFile = file;
+  }
+  if (scheduleFile) options.schedules.file = *scheduleFile;
   CompileStats stats = compileGraph(*graph, options);
   phases.push_back({"lower", stats.buildSeconds});
   phases.push_back({"optimise", stats.optimizeSeconds});

@@ -98,6 +98,11 @@ void eval_dropout(const Node &, Operands operands, Tensor &result) {
   unary(*operands[0], result, [](float v) { return v; });
 }
 
+/// Identity: a layout is a storage property, the interpreter's tensors are logical NCHW.
+void eval_reorder(const Node &, Operands operands, Tensor &result) {
+  unary(*operands[0], result, [](float v) { return v; });
+}
+
 void eval_add(const Node &, Operands operands, Tensor &result) {
   broadcastBinary(*operands[0], *operands[1], result, [](float a, float b) { return a + b; });
 }

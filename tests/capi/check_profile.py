@@ -5,8 +5,9 @@ the variable and checks the per-kernel tables against what `bisc compile --stats
 
 Checks: without BISC_PROFILE (and with BISC_PROFILE=0) stderr is empty; with it, every run
 prints one table whose rows are the compiled kernels in order (their count, families and
-conv MACs are those of --stats), run_labels adds the labels kernel, the shares sum to 100%,
-the rows' times sum to the total and each GFLOP/s is MACs x 2 / time.
+conv MACs are those of --stats), run_labels adds the labels kernel (or, "resize_labels", puts
+it in place of the last kernel, a resize), the shares sum to 100%, the rows' times sum to the
+total, each GFLOP/s is MACs x 2 / time and each GB/s is MB / time.
 """
 import argparse
 import collections
@@ -63,7 +64,9 @@ def parse_tables(text):
 
 def check_table(header, rows, kernels, families, macs, run, labels):
     """Table of run `run` (1-based); the averages leave the first run out from run 2 on."""
-    expected = kernels + (1 if labels else 0)
+    fused = labels and rows[-2][3] == "resize_labels"
+    expected = kernels + (1 if labels and not fused else 0)
+    run_rows = kernels - (1 if fused else 0)
     problems = []
     first = 1 if run == 1 else 2
     if header.groups() != (NAME, str(expected), str(run), str(first), str(run)):
@@ -80,13 +83,26 @@ def check_table(header, rows, kernels, families, macs, run, labels):
         ms, share, row_macs = float(ms), float(share.rstrip("%")), int(row_macs)
         if int(index) != i:
             problems.append(f"row {i} has index {index}")
-        if i < kernels and not symbol.startswith(f"{NAME}_k{i}_"):
+        if len(row) != 10:
+            problems.append(f"row {i} has {len(row)} fields, expected 10")
+            continue
+        if i < run_rows and not symbol.startswith(f"{NAME}_k{i}_"):
             problems.append(f"row {i}: symbol {symbol} is not kernel {i}")
-        if i < kernels:
+        if i < run_rows:
             seen[family] += 1
-        elif family != "labels":
+        elif family not in ("labels", "resize_labels"):
             problems.append(f"last row of run_labels is {family}, not the labels kernel")
-        if len(row) == 8:
+        elif fused:
+            seen["resize"] += 1  # the last kernel, which the fused one replaces
+        megabytes, bandwidth = row[8], row[9]
+        if (megabytes == "-") != (bandwidth == "-") or (i >= run_rows and megabytes == "-"):
+            problems.append(f"row {i}: MB {megabytes} and GB/s {bandwidth}")
+        elif megabytes != "-" and ms > 0:
+            expected_rate = float(megabytes) / ms
+            # MB is printed to 1e-3 and ms to 1e-4: allow their rounding, and the GB/s column's own.
+            if abs(float(bandwidth) - expected_rate) > 0.006 + 5e-4 / ms + expected_rate * (6e-5 / ms + 1e-3):
+                problems.append(f"row {i}: {bandwidth} GB/s for {megabytes} MB in {ms} ms")
+        if row[7] != "-":
             gflops = float(row[7])
             expected_gflops = 2 * row_macs / (ms * 1e6) if ms > 0 else float("inf")
             # ms is printed to 1e-4: allow its rounding, and the GFLOP/s column's own.

@@ -6,6 +6,7 @@
 
 #include <dlfcn.h>
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <cmath>
 #include <filesystem>
@@ -33,12 +34,18 @@ float hashToUnit(uint32_t x) {
 
 } // namespace
 
-CompiledModel::CompiledModel(const Graph &graph, const std::string &name, int threads) : name_(name) {
+CompiledModel::CompiledModel(const Graph &graph, const std::string &name, int threads)
+    : CompiledModel(graph, name, threads, ScheduleOptions{}) {}
+
+CompiledModel::CompiledModel(const Graph &graph, const std::string &name, int threads,
+                             const ScheduleOptions &schedules)
+    : name_(name) {
   std::string dir = std::string(BISC_BINARY_DIR) + "/test-out/codegen/" + name;
   std::filesystem::remove_all(dir);
   CompileOptions options;
   options.name = name;
   options.outputDir = dir;
+  options.schedules = schedules;
   stats_ = compileGraph(graph, options);
   for (const GraphOutput &out : graph.outputs())
     if (!out.trainingOnly) { output_ = out.value->type; break; }
@@ -127,6 +134,14 @@ std::vector<ThreadedRun> compileWithThreads(const std::string &name, const std::
     runs.push_back(std::move(run));
   }
   return runs;
+}
+
+std::string convGraph(const std::string &x, const std::string &weight, const std::string &attrs) {
+  return fmt::format(R"(graph @g(%x: f32[{}]) {{
+    weight @w : f32[{}]
+    weight @b : f32[{}]
+    %y = conv2d(%x, @w, @b) {{{}}}
+    return y = %y }})", x, weight, weight.substr(0, weight.find(',')), attrs);
 }
 
 } // namespace bisc::testing

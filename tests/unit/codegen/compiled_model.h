@@ -16,6 +16,8 @@ class CompiledModel {
 public:
   /// Compiles `graph` for the host into a fresh directory under the build tree.
   CompiledModel(const Graph &graph, const std::string &name, int threads = 1);
+  /// The same, with kernel schedules chosen as `schedules` says.
+  CompiledModel(const Graph &graph, const std::string &name, int threads, const ScheduleOptions &schedules);
   ~CompiledModel();
   CompiledModel(const CompiledModel &) = delete;
   CompiledModel &operator=(const CompiledModel &) = delete;
@@ -41,6 +43,10 @@ void fillWeightsForTest(Graph &graph, uint32_t seed);
 Tensor testInput(const Shape &shape, uint32_t seed);
 /// max |a - b| / max |b|.
 double relativeError(const Tensor &a, const Tensor &b);
+
+/// IR text of a graph with one conv2d (with bias) of an input of shape `x` ("1,16,9,67"),
+/// a weight of shape `weight` ("19,16,3,3") and attributes `attrs` ("pads=[1,1,1,1]").
+std::string convGraph(const std::string &x, const std::string &weight, const std::string &attrs);
 
 /// One compiled run of a test graph against the interpreter.
 struct ThreadedRun {

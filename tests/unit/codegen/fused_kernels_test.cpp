@@ -245,6 +245,40 @@ TEST_CASE("codegen fused: context_embedding") {
     return y = %y })");
 }
 
+TEST_CASE("codegen fused: ffm and context_embedding convs on the packed and Winograd kernels") {
+  // 20 concatenated channels into 8: a 1x1 conv for the packed-tile kernel.
+  checkFused("ffm_packed", R"(graph @g(%x: f32[1,12,4,40]) {
+    weight @ws : f32[8,12,1,1]
+    weight @w : f32[8,20,1,1]
+    weight @b : f32[8]
+    weight @a1 : f32[8,8,1,1]
+    weight @ab1 : f32[8]
+    %sp = conv2d(%x, @ws)
+    %cp = relu(%x)
+    %y = ffm(%sp, %cp, @w, @b, @a1, @ab1)
+    return y = %y })");
+  CHECK(compiledWith("conv_packed"));
+  CHECK(compiledWith("ffm_concat"));
+  checkFused("ce_winograd", R"(graph @g(%x: f32[1,16,6,70]) {
+    weight @gw : f32[16,16,1,1]
+    weight @gb : f32[16]
+    weight @w : f32[16,16,3,3]
+    weight @b : f32[16]
+    %y = context_embedding(%x, @gw, @gb, @w, @b) {pads=[1,1,1,1]}
+    return y = %y })");
+  CHECK(compiledWith("winograd_f4x4"));
+  CHECK(compiledWith("ce_taps"));
+  checkFused("ce_packed_stride2", R"(graph @g(%x: f32[1,16,8,44]) {
+    weight @gw : f32[16,16,1,1]
+    weight @gb : f32[16]
+    weight @w : f32[8,16,3,3]
+    weight @b : f32[8]
+    %y = context_embedding(%x, @gw, @gb, @w, @b) {stride=[2,2], pads=[1,1,1,1]}
+    return y = %y })");
+  CHECK(compiledWith("conv_packed"));
+  CHECK(compiledWith("ce_taps"));
+}
+
 TEST_CASE("codegen fused: resize_add and resize_mul") {
   auto graph = [](const std::string &op, const std::string &pool, const std::string &attrs) {
     return R"(graph @g(%x: f32[2,3,12,18]) {

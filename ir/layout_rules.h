@@ -1,0 +1,13 @@
+//===- layout_rules.h - Storage layout of op results ----------------------===//
+#pragma once
+
+#include "ir/graph.h"
+
+namespace bisc {
+
+/// `result` (the op rule's type of `node`) with the layout `node` gives its result: the
+/// reorder's attribute, else the common layout of the activation operands. Throws
+/// bisc::Error if they disagree or the op cannot run in that layout.
+TensorType withLayout(const Node &node, TensorType result);
+
+} // namespace bisc
