@@ -115,8 +115,8 @@ Plan plan(const Geometry &g, const Schedule &defaults) {
   p.blockRegisters = ceilDiv(registerBlocks, p.blocks);
   p.wholeInput = p.blocks > 1 && (g.ic + p.channelBlock()) * channelBytes <= kWholeInputBudget;
   int64_t blockWeightBytes = kPoints * g.ic * p.channelBlock() * 4;
-  // Groups of equal size: a lone short group would leave threads idle (4 blocks as 3 + 1
-  // kept one of two threads busy a quarter of the time).
+  // Groups of equal size: a lone short group leaves threads idle (4 blocks as 3 + 1 left one
+  // of two threads idle for three quarters of the kernel).
   int64_t largestGroup = std::clamp<int64_t>(kWholeInputWeightBudget / blockWeightBytes, 1, p.blocks);
   p.blocksPerIteration = p.wholeInput ? ceilDiv(p.blocks, ceilDiv(p.blocks, largestGroup)) : 1;
   int64_t left = kStackBudget - p.channelBlock() * channelBytes;
