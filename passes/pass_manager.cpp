@@ -22,7 +22,10 @@ namespace bisc {
 PassManager::PassManager(PassOptions options) : options_(std::move(options)) {}
 
 void PassManager::addPipeline(std::string_view text) {
-  for (const std::string &name : parsePipeline(text)) passes_.push_back(createPass(name));
+  for (const std::string &entry : parsePipeline(text)) {
+    auto defaults = options_.passDefaults.find(entry.substr(0, entry.find('{')));
+    passes_.push_back(createPass(entry, defaults == options_.passDefaults.end() ? "" : defaults->second));
+  }
 }
 
 void PassManager::addPass(std::unique_ptr<Pass> pass) { passes_.push_back(std::move(pass)); }

@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <iosfwd>
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
@@ -35,6 +36,9 @@ struct PassOptions {
   bool verifyEach = true;
   /// Relative tolerance of check-numerics: max|diff| <= tolerance * max|reference|.
   double tolerance = 1e-4;
+  /// Options a pass gets before its pipeline entry's own, by pass name (bisc compile gives
+  /// blocked-layout the target's vector lanes this way; "blocked-layout{block=4}" still wins).
+  std::map<std::string, std::string> passDefaults;
 };
 
 /// Consumes one argv-style flag if it is a pass flag: --passes=, --print-ir-before=,

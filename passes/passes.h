@@ -13,8 +13,9 @@ namespace bisc {
 #define BISC_PASS(name, factory) std::unique_ptr<Pass> factory();
 #include "passes/passes.def"
 
-/// The pass called `name`, or nullptr.
-std::unique_ptr<Pass> createPass(std::string_view name);
+/// The pass of a pipeline entry "name" or "name{options}", or nullptr. `defaults` (option
+/// text) is applied before the entry's own options.
+std::unique_ptr<Pass> createPass(std::string_view entry, std::string_view defaults = {});
 /// Every registered pass name, in passes.def order.
 std::vector<std::string> registeredPassNames();
 /// What `default` expands to.

@@ -22,9 +22,9 @@ const std::vector<Entry> &entries() {
 
 } // namespace
 
-std::unique_ptr<Pass> createPass(std::string_view name) {
-  // "name{options}": the options go to Pass::setOptions.
-  std::string_view options;
+std::unique_ptr<Pass> createPass(std::string_view entry, std::string_view defaults) {
+  // "name{options}": the options go to Pass::setOptions, after the defaults.
+  std::string_view name = entry, options;
   size_t brace = name.find('{');
   if (brace != std::string_view::npos) {
     if (!name.ends_with('}')) fail("pass '{}': options must be written name{{key=value,...}}", name);
@@ -34,12 +34,11 @@ std::unique_ptr<Pass> createPass(std::string_view name) {
   for (const Entry &entry : entries()) {
     if (name != entry.name) continue;
     std::unique_ptr<Pass> pass = entry.factory();
-    if (brace != std::string_view::npos) {
-      try {
-        pass->setOptions(options);
-      } catch (const Error &e) {
-        fail("pass '{}': {}", name, e.what());
-      }
+    try {
+      if (!defaults.empty()) pass->setOptions(defaults);
+      if (brace != std::string_view::npos) pass->setOptions(options);
+    } catch (const Error &e) {
+      fail("pass '{}': {}", name, e.what());
     }
     return pass;
   }

@@ -61,7 +61,6 @@ private:
                      llvm::Value *start, bool masked);
   llvm::Value *loadInput(llvm::Value *inRow, llvm::Value *start, int64_t firstColumnOffset,
                          int64_t constantStart, bool masked);
-  llvm::Value *maskedLoad(llvm::Value *pointer, const std::vector<bool> &lanes);
   void storeTile(llvm::Value *start, int64_t constantStart, int64_t storedUpTo);
   bool tileIsInside(int64_t start) const;
 
@@ -176,7 +175,7 @@ llvm::Value *RowEmitter::loadInput(llvm::Value *inRow, llvm::Value *start, int64
     std::vector<bool> lanes(size_t(b_.lanes));
     int64_t column0 = constantStart * g_.strideW + offset + part * b_.lanes;
     for (int64_t l = 0; l < b_.lanes; ++l) lanes[size_t(l)] = column0 + l >= 0 && column0 + l < g_.w;
-    parts.push_back(maskedLoad(partPointer, lanes));
+    parts.push_back(loadColumns(k_, vectorType_, partPointer, lanes));
   }
   if (std::all_of(parts.begin(), parts.end(), [](llvm::Value *p) { return p == nullptr; })) return nullptr;
   for (llvm::Value *&part : parts)
@@ -186,18 +185,6 @@ llvm::Value *RowEmitter::loadInput(llvm::Value *inRow, llvm::Value *start, int64
   std::vector<int> even;
   for (int64_t l = 0; l < b_.lanes; ++l) even.push_back(int(l * 2));
   return ir_.CreateShuffleVector(parts[0], parts[1], even);
-}
-
-/// A load whose `lanes` that are false read as 0 and touch no memory.
-llvm::Value *RowEmitter::maskedLoad(llvm::Value *pointer, const std::vector<bool> &lanes) {
-  bool all = std::all_of(lanes.begin(), lanes.end(), [](bool l) { return l; });
-  bool none = std::none_of(lanes.begin(), lanes.end(), [](bool l) { return l; });
-  if (none) return nullptr;
-  if (all) return ir_.CreateAlignedLoad(vectorType_, pointer, llvm::Align(4));
-  std::vector<llvm::Constant *> bits;
-  for (bool lane : lanes) bits.push_back(ir_.getInt1(lane));
-  return ir_.CreateMaskedLoad(vectorType_, pointer, llvm::Align(4), llvm::ConstantVector::get(bits),
-                              llvm::Constant::getNullValue(vectorType_));
 }
 
 void RowEmitter::storeTile(llvm::Value *start, int64_t constantStart, int64_t storedUpTo) {
@@ -267,6 +254,18 @@ ConvGeometry convGeometry(const Node &node) {
   auto stride = node.attrInts("stride"), pads = node.attrInts("pads"), dil = node.attrInts("dilation");
   return {x[0], x[1], x[2], x[3], y[1], y[2], y[3], w[2], w[3],
           stride[0], stride[1], pads[0], pads[1], dil[0], dil[1]};
+}
+
+llvm::Value *loadColumns(KernelBuilder &k, llvm::FixedVectorType *type, llvm::Value *pointer,
+                         const std::vector<bool> &lanes) {
+  auto &ir = k.ir();
+  if (std::none_of(lanes.begin(), lanes.end(), [](bool l) { return l; })) return nullptr;
+  if (std::all_of(lanes.begin(), lanes.end(), [](bool l) { return l; }))
+    return ir.CreateAlignedLoad(type, pointer, llvm::Align(4));
+  std::vector<llvm::Constant *> bits;
+  for (bool lane : lanes) bits.push_back(ir.getInt1(lane));
+  return ir.CreateMaskedLoad(type, pointer, llvm::Align(4), llvm::ConstantVector::get(bits),
+                             llvm::Constant::getNullValue(type));
 }
 
 std::vector<float> packConvWeights(const Tensor &weight, int64_t block) {

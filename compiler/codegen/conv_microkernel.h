@@ -61,6 +61,11 @@ using RowTileEmitter = std::function<void(int64_t constantStart, llvm::Value *st
 void forEachRowTile(KernelBuilder &k, int64_t ow, int64_t tile, const std::function<bool(int64_t)> &inside,
                     const RowTileEmitter &emit);
 
+/// A vector load whose lanes false in `lanes` read as 0 and touch no memory (columns in a
+/// conv's padding); nullptr when every lane is false.
+llvm::Value *loadColumns(KernelBuilder &k, llvm::FixedVectorType *type, llvm::Value *pointer,
+                         const std::vector<bool> &lanes);
+
 /// Repacks conv weights [OC, IC, KH, KW] into blocks [OC / block][IC][KH][KW][block] (the
 /// last block may be narrower), so one tap's `block` scalars are adjacent.
 std::vector<float> packConvWeights(const Tensor &weight, int64_t block);

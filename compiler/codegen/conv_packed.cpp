@@ -65,7 +65,6 @@ private:
   void computeBlock(llvm::Value *oc0, int64_t channels, int64_t constantStart, llvm::Value *start,
                     int64_t storedUpTo);
   bool tileIsInside(int64_t start) const;
-  llvm::Value *load(llvm::Value *pointer, const std::vector<bool> *lanes);
 
   KernelBuilder &k_;
   llvm::IRBuilder<> &ir_;
@@ -151,11 +150,16 @@ void PackedEmitter::packRow(llvm::Value *inRow, llvm::Value *packedRow, llvm::Va
     std::vector<llvm::Value *> parts;
     for (int64_t part = 0; part < s; ++part) {
       int64_t offset = s * v + part * lanes;
-      std::vector<bool> inside(size_t(lanes), true);
-      if (masked)
-        for (int64_t l = 0; l < lanes; ++l) inside[size_t(l)] = constantFirst + offset + l >= 0 && constantFirst + offset + l < g_.w;
       // Not inbounds: a tile's first vector may start in the padding, before the row.
-      parts.push_back(load(ir_.CreateGEP(k_.f32Type(), inRow, k_.add(first, offset)), masked ? &inside : nullptr));
+      llvm::Value *pointer = ir_.CreateGEP(k_.f32Type(), inRow, k_.add(first, offset));
+      if (!masked) {
+        parts.push_back(ir_.CreateAlignedLoad(vectorType_, pointer, llvm::Align(4)));
+        continue;
+      }
+      std::vector<bool> inside(static_cast<size_t>(lanes));
+      for (int64_t l = 0; l < lanes; ++l) inside[size_t(l)] = constantFirst + offset + l >= 0 && constantFirst + offset + l < g_.w;
+      llvm::Value *loaded = loadColumns(k_, vectorType_, pointer, inside);
+      parts.push_back(loaded ? loaded : llvm::Constant::getNullValue(vectorType_));
     }
     for (int64_t q = 0; q < s; ++q) {
       llvm::Value *phase = parts[0];
@@ -167,17 +171,6 @@ void PackedEmitter::packRow(llvm::Value *inRow, llvm::Value *packedRow, llvm::Va
       ir_.CreateAlignedStore(phase, k_.element(packedRow, k_.i64(q * p_.phaseFloats + v)), llvm::Align(4));
     }
   }
-}
-
-/// A vector load; lanes false in `lanes` read as 0 and touch no memory.
-llvm::Value *PackedEmitter::load(llvm::Value *pointer, const std::vector<bool> *lanes) {
-  llvm::Value *zero = llvm::Constant::getNullValue(vectorType_);
-  if (!lanes || std::all_of(lanes->begin(), lanes->end(), [](bool l) { return l; }))
-    return ir_.CreateAlignedLoad(vectorType_, pointer, llvm::Align(4));
-  if (std::none_of(lanes->begin(), lanes->end(), [](bool l) { return l; })) return zero;
-  std::vector<llvm::Constant *> bits;
-  for (bool lane : *lanes) bits.push_back(ir_.getInt1(lane));
-  return ir_.CreateMaskedLoad(vectorType_, pointer, llvm::Align(4), llvm::ConstantVector::get(bits), zero);
 }
 
 /// Output channels [oc0, oc0 + channels) of the tile, from P.

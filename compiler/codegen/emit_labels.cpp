@@ -17,31 +17,8 @@ namespace bisc {
 
 namespace {
 
-llvm::Value *loadLanes(KernelBuilder &k, llvm::Type *element, llvm::Value *base, llvm::Value *index, int64_t lanes) {
-  llvm::Type *type = lanes == 1 ? element : llvm::FixedVectorType::get(element, unsigned(lanes));
-  return k.ir().CreateAlignedLoad(type, k.element(base, index, element), llvm::Align(4));
-}
-
-void storeLanes(KernelBuilder &k, llvm::Type *element, llvm::Value *value, llvm::Value *base, llvm::Value *index) {
-  k.ir().CreateAlignedStore(value, k.element(base, index, element), llvm::Align(1));
-}
-
-llvm::Value *splat(KernelBuilder &k, llvm::Value *scalar, int64_t lanes) {
-  return lanes == 1 ? scalar : k.ir().CreateVectorSplat(unsigned(lanes), scalar);
-}
-
-/// for i in [begin, end): body(i, lanes) in vectors of `lanes`, then the rest one at a time.
-void vectorLoop(KernelBuilder &k, llvm::Value *begin, llvm::Value *end, int64_t lanes,
-                const std::function<void(llvm::Value *, int64_t)> &body) {
-  auto &ir = k.ir();
-  llvm::Value *count = ir.CreateSub(end, begin);
-  llvm::Value *vectorEnd = ir.CreateAdd(begin, ir.CreateMul(ir.CreateSDiv(count, k.i64(lanes)), k.i64(lanes)));
-  k.loop(begin, vectorEnd, [&](llvm::Value *i) { body(i, lanes); }, lanes);
-  k.loop(vectorEnd, end, [&](llvm::Value *i) { body(i, 1); });
-}
-
 /// The most stack the per-channel row caches may take (19 classes x 2 rows x 2048 floats fit;
-/// threads get glibc's default 8 MB stacks).
+/// the pool's workers get 8 MiB stacks).
 constexpr int64_t kMaxCacheBytes = 512 * 1024;
 
 } // namespace
@@ -83,17 +60,17 @@ KernelSpec emitResizeLabels(const Node &node, EmitContext &context) {
         llvm::Value *channel = ir.CreateTrunc(c, i32);
         if (!cachePerChannel) resizer.beginPlane(); // the shared cache holds another channel's rows
         resizer.row(plane, oh, [&](llvm::Value *ow, llvm::Value *value, int64_t width) {
-          llvm::Value *oldBest = loadLanes(k, f32, best, ow, width);
-          llvm::Value *oldChannel = loadLanes(k, i32, bestChannel, ow, width);
-          llvm::Value *better = ir.CreateOr(splat(k, first, width), ir.CreateFCmpOGT(value, oldBest));
-          storeLanes(k, f32, ir.CreateSelect(better, value, oldBest), best, ow);
-          storeLanes(k, i32, ir.CreateSelect(better, splat(k, channel, width), oldChannel), bestChannel, ow);
+          llvm::Value *oldBest = k.loadLanes(best, ow, width);
+          llvm::Value *oldChannel = k.loadLanes(bestChannel, ow, width, i32);
+          llvm::Value *better = ir.CreateOr(k.splat(first, width), ir.CreateFCmpOGT(value, oldBest));
+          k.storeLanes(ir.CreateSelect(better, value, oldBest), best, ow);
+          k.storeLanes(ir.CreateSelect(better, k.splat(channel, width), oldChannel), bestChannel, ow, i32);
         }, cachePerChannel ? c : k.i64(0));
       });
       llvm::Value *labels = k.element(k.frameBase(Slot::Labels), k.mul(ir.CreateAdd(k.mul(n, out[2]), oh), out[3]), i8);
-      vectorLoop(k, k.i64(0), k.i64(out[3]), lanes, [&](llvm::Value *ow, int64_t width) {
+      k.vectorLoop(k.i64(0), k.i64(out[3]), lanes, [&](llvm::Value *ow, int64_t width) {
         llvm::Type *narrow = width == 1 ? i8 : llvm::FixedVectorType::get(i8, unsigned(width));
-        storeLanes(k, i8, ir.CreateTrunc(loadLanes(k, i32, bestChannel, ow, width), narrow), labels, ow);
+        k.storeLanes(ir.CreateTrunc(k.loadLanes(bestChannel, ow, width, i32), narrow), labels, ow, i8);
       });
     });
   };

@@ -138,16 +138,6 @@ llvm::Value *RowResizer::cachedRow(llvm::Value *plane, llvm::Value *sourceRow, l
   return cacheRow;
 }
 
-llvm::Value *RowResizer::load(llvm::Value *row, llvm::Value *ow, int64_t lanes) {
-  if (lanes == 1) return k_.loadF32(row, ow);
-  auto *type = llvm::FixedVectorType::get(k_.f32Type(), unsigned(lanes));
-  return k_.ir().CreateAlignedLoad(type, k_.element(row, ow), llvm::Align(4));
-}
-
-llvm::Value *RowResizer::splat(llvm::Value *scalar, int64_t lanes) {
-  return lanes == 1 ? scalar : k_.ir().CreateVectorSplat(unsigned(lanes), scalar);
-}
-
 void RowResizer::row(llvm::Value *plane, llvm::Value *oh, const Consumer &consume, llvm::Value *cache) {
   auto &ir = k_.ir();
   if (!cache) cache = k_.i64(0);
@@ -159,19 +149,13 @@ void RowResizer::row(llvm::Value *plane, llvm::Value *oh, const Consumer &consum
     lh = k_.loadF32(k_.blobPointer(taps_.rows.lambda), oh);
     lh0 = ir.CreateFSub(k_.f32(1.0f), lh);
   }
-  auto emitColumns = [&](int64_t begin, int64_t end, int64_t lanes) {
-    if (begin >= end) return;
-    k_.loop(k_.i64(begin), k_.i64(end), [&](llvm::Value *ow) {
-      llvm::Value *value = load(row0, ow, lanes);
-      if (taps_.bilinear)
-        value = ir.CreateFAdd(ir.CreateFMul(splat(lh0, lanes), value),
-                              ir.CreateFMul(splat(lh, lanes), load(row1, ow, lanes)));
-      consume(ow, value, lanes);
-    }, lanes);
-  };
-  int64_t vectorEnd = lanes_ > 1 ? taps_.outW / lanes_ * lanes_ : 0;
-  emitColumns(0, vectorEnd, lanes_);
-  emitColumns(vectorEnd, taps_.outW, 1);
+  k_.vectorLoop(k_.i64(0), k_.i64(taps_.outW), lanes_, [&](llvm::Value *ow, int64_t lanes) {
+    llvm::Value *value = k_.loadLanes(row0, ow, lanes);
+    if (taps_.bilinear)
+      value = ir.CreateFAdd(ir.CreateFMul(k_.splat(lh0, lanes), value),
+                            ir.CreateFMul(k_.splat(lh, lanes), k_.loadLanes(row1, ow, lanes)));
+    consume(ow, value, lanes);
+  });
 }
 
 int64_t resizeBandRows(const ResizeTaps &taps, int64_t pixelsPerBand) {

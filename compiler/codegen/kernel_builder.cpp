@@ -165,22 +165,40 @@ llvm::Value *laneSum(KernelBuilder &k, int64_t count, int64_t lanes,
   return ir.CreateLoad(k.f32Type(), tail);
 }
 
-/// `lanes` consecutive floats at a[i] (a scalar when lanes is 1).
-llvm::Value *loadLanes(KernelBuilder &k, llvm::Value *a, llvm::Value *i, int64_t lanes) {
-  if (lanes == 1) return k.loadF32(a, i);
-  auto *vectorType = llvm::FixedVectorType::get(k.f32Type(), unsigned(lanes));
-  return k.ir().CreateAlignedLoad(vectorType, k.element(a, i), llvm::Align(4));
-}
-
 } // namespace
 
+llvm::Value *KernelBuilder::loadLanes(llvm::Value *base, llvm::Value *index, int64_t lanes, llvm::Type *element) {
+  if (!element) element = f32Type();
+  llvm::Type *type = lanes == 1 ? element : llvm::FixedVectorType::get(element, unsigned(lanes));
+  return builder_.CreateAlignedLoad(type, this->element(base, index, element),
+                                    llvm::Align(element->getPrimitiveSizeInBits() / 8));
+}
+
+void KernelBuilder::storeLanes(llvm::Value *value, llvm::Value *base, llvm::Value *index, llvm::Type *element) {
+  if (!element) element = f32Type();
+  builder_.CreateAlignedStore(value, this->element(base, index, element),
+                              llvm::Align(element->getPrimitiveSizeInBits() / 8));
+}
+
+llvm::Value *KernelBuilder::splat(llvm::Value *scalar, int64_t lanes) {
+  return lanes == 1 ? scalar : builder_.CreateVectorSplat(unsigned(lanes), scalar);
+}
+
+void KernelBuilder::vectorLoop(llvm::Value *begin, llvm::Value *end, int64_t lanes,
+                               const std::function<void(llvm::Value *, int64_t)> &body) {
+  llvm::Value *count = builder_.CreateSub(end, begin);
+  llvm::Value *vectorEnd = builder_.CreateAdd(begin, builder_.CreateMul(builder_.CreateSDiv(count, i64(lanes)), i64(lanes)));
+  loop(begin, vectorEnd, [&](llvm::Value *i) { body(i, lanes); }, lanes);
+  loop(vectorEnd, end, [&](llvm::Value *i) { body(i, 1); });
+}
+
 llvm::Value *KernelBuilder::sum(llvm::Value *a, int64_t count, int64_t lanes) {
-  return laneSum(*this, count, lanes, [&](llvm::Value *i, int64_t width) { return loadLanes(*this, a, i, width); });
+  return laneSum(*this, count, lanes, [&](llvm::Value *i, int64_t width) { return loadLanes(a, i, width); });
 }
 
 llvm::Value *KernelBuilder::dot(llvm::Value *a, llvm::Value *b, int64_t count, int64_t lanes) {
   return laneSum(*this, count, lanes, [&](llvm::Value *i, int64_t width) {
-    return builder_.CreateFMul(loadLanes(*this, a, i, width), loadLanes(*this, b, i, width));
+    return builder_.CreateFMul(loadLanes(a, i, width), loadLanes(b, i, width));
   });
 }
 

@@ -69,10 +69,20 @@ public:
   llvm::Value *loadF32(llvm::Value *base, llvm::Value *index);
   void storeF32(llvm::Value *value, llvm::Value *base, llvm::Value *index);
   llvm::Value *loadI32(llvm::Value *base, llvm::Value *index);
+  /// `lanes` consecutive elements of `element` type (default f32) at base[index]: a vector,
+  /// or a scalar when lanes is 1.
+  llvm::Value *loadLanes(llvm::Value *base, llvm::Value *index, int64_t lanes, llvm::Type *element = nullptr);
+  /// Stores a vector or scalar of `element` type (default f32) at base[index].
+  void storeLanes(llvm::Value *value, llvm::Value *base, llvm::Value *index, llvm::Type *element = nullptr);
+  /// `scalar` in `lanes` lanes (the scalar itself when lanes is 1).
+  llvm::Value *splat(llvm::Value *scalar, int64_t lanes);
 
   /// for (i = begin; i < end; i += step) body(i). Bounds may be constants or values.
   void loop(llvm::Value *begin, llvm::Value *end, const std::function<void(llvm::Value *)> &body,
             int64_t step = 1);
+  /// body(i, lanes) for i in [begin, end) in steps of `lanes`, then body(i, 1) for the rest.
+  void vectorLoop(llvm::Value *begin, llvm::Value *end, int64_t lanes,
+                  const std::function<void(llvm::Value *, int64_t)> &body);
   void loop(int64_t begin, int64_t end, const std::function<void(llvm::Value *)> &body) {
     loop(i64(begin), i64(end), body);
   }

@@ -81,8 +81,6 @@ private:
   /// The row of cache `cache` holding source row `sourceRow` of `plane` along W, filled if
   /// it is not.
   llvm::Value *cachedRow(llvm::Value *plane, llvm::Value *sourceRow, llvm::Value *cache);
-  llvm::Value *load(llvm::Value *row, llvm::Value *ow, int64_t lanes);
-  llvm::Value *splat(llvm::Value *scalar, int64_t lanes);
 
   KernelBuilder &k_;
   ResizeTaps taps_;

@@ -190,22 +190,6 @@ void runAutotune(const Graph &graph, const CompileOptions &options, const std::s
               file.c_str());
 }
 
-#ifdef BISC_HAVE_PASSES
-/// `pipeline` with every blocked-layout that names no block given the target's vector lanes
-/// (16 with AVX-512, 8 with AVX2, 4 with NEON): bisc-opt has no target, bisc compile has.
-std::string withTargetBlock(std::string pipeline, int64_t lanes) {
-  const std::string pass = "blocked-layout";
-  for (size_t at = pipeline.find(pass); at != std::string::npos; at = pipeline.find(pass, at + 1)) {
-    size_t end = at + pass.size();
-    bool hasOptions = end < pipeline.size() && pipeline[end] == '{';
-    size_t close = hasOptions ? pipeline.find('}', end) : end;
-    if (hasOptions && pipeline.substr(end, close - end).find("block=") != std::string::npos) continue;
-    pipeline.insert(hasOptions ? end + 1 : end, hasOptions ? fmt::format("block={},", lanes) : fmt::format("{{block={}}}", lanes));
-  }
-  return pipeline;
-}
-#endif
-
 } // namespace
 
 int compileCommand(int argc, char **argv) {
@@ -255,7 +239,9 @@ int compileCommand(int argc, char **argv) {
   phases.push_back({"weights", clock.lap()});
   if (shape) cli::applyInputShape(*graph, *shape, model);
 #ifdef BISC_HAVE_PASSES
-  passOptions.pipeline = withTargetBlock(passOptions.pipeline, resolveTarget(options.triple, options.cpu).vectorWidth);
+  // bisc-opt has no target; here blocked-layout's block defaults to the target's lanes.
+  passOptions.passDefaults["blocked-layout"] =
+      fmt::format("block={}", resolveTarget(options.triple, options.cpu).vectorWidth);
   runPasses(*graph, passOptions, std::cout);
   std::cout.flush();
   phases.push_back({"passes", clock.lap()});

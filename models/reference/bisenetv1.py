@@ -56,7 +56,23 @@ def projection_shortcut(in_ch, out_ch, stride):
     return nn.Sequential(nn.Conv2d(in_ch, out_ch, 1, stride, 0, bias=False), nn.BatchNorm2d(out_ch))
 
 
-class BasicBlock(nn.Module):
+class ResidualBlock(nn.Module):
+    """relu(branch(x) + shortcut(x)); the shortcut projects x when the shape changes. The
+    subclass builds its branch's layers, then calls add_shortcut (keys relu, downsample.*)."""
+
+    def add_shortcut(self, in_ch, out_ch, stride):
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = None
+        if stride != 1 or in_ch != out_ch:
+            self.downsample = projection_shortcut(in_ch, out_ch, stride)
+
+    def forward(self, x):
+        r = self.branch(x)
+        shortcut = x if self.downsample is None else self.downsample(x)
+        return self.relu(r + shortcut)
+
+
+class BasicBlock(ResidualBlock):
     residual_last_bn = "bn2"
 
     def __init__(self, in_ch, out_ch, stride=1):
@@ -65,19 +81,14 @@ class BasicBlock(nn.Module):
         self.bn1 = nn.BatchNorm2d(out_ch)
         self.conv2 = nn.Conv2d(out_ch, out_ch, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(out_ch)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = None
-        if stride != 1 or in_ch != out_ch:
-            self.downsample = projection_shortcut(in_ch, out_ch, stride)
+        self.add_shortcut(in_ch, out_ch, stride)
 
-    def forward(self, x):
+    def branch(self, x):
         r = self.relu(self.bn1(self.conv1(x)))
-        r = self.bn2(self.conv2(r))
-        shortcut = x if self.downsample is None else self.downsample(x)
-        return self.relu(r + shortcut)
+        return self.bn2(self.conv2(r))
 
 
-class Bottleneck(nn.Module):
+class Bottleneck(ResidualBlock):
     expansion = 4
     residual_last_bn = "bn3"
 
@@ -90,17 +101,12 @@ class Bottleneck(nn.Module):
         self.bn2 = nn.BatchNorm2d(mid_ch)
         self.conv3 = nn.Conv2d(mid_ch, out_ch, 1, 1, 0, bias=False)
         self.bn3 = nn.BatchNorm2d(out_ch)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = None
-        if stride != 1 or in_ch != out_ch:
-            self.downsample = projection_shortcut(in_ch, out_ch, stride)
+        self.add_shortcut(in_ch, out_ch, stride)
 
-    def forward(self, x):
+    def branch(self, x):
         r = self.relu(self.bn1(self.conv1(x)))
         r = self.relu(self.bn2(self.conv2(r)))
-        r = self.bn3(self.conv3(r))
-        shortcut = x if self.downsample is None else self.downsample(x)
-        return self.relu(r + shortcut)
+        return self.bn3(self.conv3(r))
 
 
 def _make_layer(block, in_ch, mid_ch, n, stride):

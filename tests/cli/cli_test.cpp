@@ -6,6 +6,7 @@
 #include "frontends/common/model_io.h"
 #include "ir/interpreter/interpreter.h"
 #include "ir/printer.h"
+#include "tests/support/text_checks.h"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -44,16 +45,6 @@ std::string succeed(const std::string &program, const std::vector<std::string> &
   REQUIRE(result.exitCode == 0);
   CHECK(result.err.empty());
   return result.out;
-}
-
-bool mentions(const std::string &text, std::initializer_list<std::string> parts) {
-  bool all = true;
-  for (const std::string &part : parts)
-    if (text.find(part) == std::string::npos) {
-      MESSAGE("missing '" << part << "' in: " << text);
-      all = false;
-    }
-  return all;
 }
 
 /// Runs a tool that must fail with `exitCode` and an error on stderr mentioning `parts`.

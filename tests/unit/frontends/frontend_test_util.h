@@ -2,6 +2,7 @@
 #pragma once
 
 #include "ir/error.h"
+#include "tests/support/text_checks.h"
 
 #include <doctest/doctest.h>
 
@@ -59,17 +60,6 @@ inline std::string errorOf(const std::function<void()> &body) {
   }
   FAIL("expected bisc::Error, nothing was thrown");
   return "";
-}
-
-/// True if `text` contains every one of `parts`; logs what was missing otherwise.
-inline bool mentions(const std::string &text, std::initializer_list<std::string> parts) {
-  bool all = true;
-  for (const std::string &part : parts)
-    if (text.find(part) == std::string::npos) {
-      MESSAGE("missing '" << part << "' in: " << text);
-      all = false;
-    }
-  return all;
 }
 
 } // namespace bisc::test

@@ -71,6 +71,12 @@ TEST_CASE("passes: blocked-layout options are checked") {
   CHECK_THROWS_WITH_AS(parsePipeline("blocked-layout{convs=pointwise+dense}"),
                        doctest::Contains("unknown conv kind 'dense'"), Error);
   CHECK_THROWS_WITH_AS(parsePipeline("dce{x=1}"), doctest::Contains("pass 'dce': takes no options"), Error);
+  // Defaults (bisc compile's target lanes) go first; the entry's own options follow them.
+  CHECK_THROWS_WITH_AS(createPass("blocked-layout", "block=1"),
+                       doctest::Contains("pass 'blocked-layout': option block must be an integer >= 2"), Error);
+  CHECK_THROWS_WITH_AS(createPass("blocked-layout{block=1}", "block=8"),
+                       doctest::Contains("option block must be an integer >= 2 (vector lanes), got '1'"), Error);
+  CHECK(createPass("blocked-layout{block=8}", "convs=all"));
 }
 
 TEST_CASE("ir: layouts are verified") {
