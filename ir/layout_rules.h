@@ -10,4 +10,9 @@ namespace bisc {
 /// bisc::Error if they disagree or the op cannot run in that layout.
 TensorType withLayout(const Node &node, TensorType result);
 
+/// Why `node` cannot run in the blocked layout nchw{block}c, or "" if it has a blocked kernel
+/// there. It reads only shapes and attributes, so the blocked-layout pass asks it too, before
+/// any value is blocked.
+std::string blockedUnsupported(const Node &node, int64_t block);
+
 } // namespace bisc

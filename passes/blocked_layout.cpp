@@ -3,21 +3,34 @@
 // What: gives the blocked layout nchw{c}c to every value computed by a node that has a
 // blocked kernel, and inserts `reorder` nodes where such a region meets an nchw op or a
 // graph output (and where an nchw value feeds it). The graph input and outputs stay nchw.
+// Every BiSeNet op has a blocked kernel, so a whole network is one region whose only
+// reorders are at its edges.
 //
 // Which nodes: a dense (groups 1) conv2d / fused_conv of a chosen kind whose input and output
-// channels are multiples of c starts or extends a region; relu, sigmoid, dropout and
-// same-shape add / mul join a region when one of their operands is already blocked (alone
-// they gain nothing). Conv kinds: pointwise (1x1), strided (stride > 1, kernel > 1), winograd
-// (3x3 stride 1 undilated: Winograd's domain, which beats a direct kernel in nchw), other.
+// channels are multiples of c starts or extends a region. At a region's edge a conv changes
+// layout itself (its `layout` attribute): a stem with fewer input channels than c reads the
+// image pixel-major (one nchw{IC}c reorder shared by every stem) and writes blocked; a
+// classifier whose output channels are not whole blocks reads blocked and writes nchw. The
+// other ops join a region when one of their operands is already blocked: depthwise and
+// channel-multiplier convs, pooling, channel concat, elementwise ops, add / mul by a
+// per-channel [N,C,1,1] vector, resizes and the fused gates (ir/layout_rules.cpp's
+// blockedUnsupported() decides which ops and shapes). Alone they gain nothing: a region
+// started at one of them would only move the reorder from its output to its input, which
+// for a stride-2 window is 4x larger. Greedy joining can still pick the costlier side for a
+// node between an nchw and a blocked neighbour, so the choice is then refined: a joinable
+// node switches layout while that lowers the bytes reordered around it (refine()). Conv
+// kinds: pointwise (1x1), strided (stride > 1, kernel > 1), winograd (3x3 stride 1
+// undilated), other.
 //
 // Options: block=<c> (lanes of the target's vectors: 8 AVX2, 16 AVX-512, 4 NEON; default 16
 // in bisc-opt, the target's lanes in bisc compile),
-// convs=<kind>+<kind>... (default pointwise+strided+other), e.g.
+// convs=<kind>+<kind>... (default all), e.g.
 // --passes=blocked-layout{block=8,convs=pointwise+strided} (quote it in a shell: braces).
 // If the graph's memory was already planned, it is planned again (reorders are new values).
 #include "passes/passes.h"
 
 #include "ir/error.h"
+#include "ir/layout_rules.h"
 
 #include <charconv>
 #include <fmt/format.h>
@@ -79,57 +92,156 @@ public:
   }
 
   bool run(Graph &graph) override {
-    blockedNodes_ = reorders_ = 0;
+    blockedNodes_ = reorders_ = edgeConvs_ = 0;
     bool planned = false;
     for (const auto &node : graph.nodes()) planned |= node->result->arenaOffset >= 0;
-    std::set<const Node *> blocked = chooseNodes(graph);
-    if (blocked.empty()) return false;
-    rewrite(graph, blocked);
+    Placements placements = choosePlacements(graph);
+    if (placements.empty()) return false;
+    rewrite(graph, placements);
     inferShapes(graph);
     if (planned) planMemory(graph);
     return true;
   }
 
   std::vector<std::pair<std::string, std::string>> statistics() const override {
-    return {{"blocked-nodes", std::to_string(blockedNodes_)}, {"reorders", std::to_string(reorders_)}};
+    return {{"blocked-nodes", std::to_string(blockedNodes_)},
+            {"edge-convs", std::to_string(edgeConvs_)},
+            {"reorders", std::to_string(reorders_)}};
   }
 
 private:
+  /// How a chosen node meets the blocked layout: everything blocked, or a conv at a region's
+  /// edge: a stem, whose few input channels (fewer than c) it reads pixel-major (nchw{IC}c, one
+  /// reorder of the image that every stem shares), or a classifier, whose output channels are
+  /// not whole blocks, reading blocked and writing nchw.
+  enum class Placement { Blocked, ReadsPixelMajor, WritesNchw };
+  using Placements = std::unordered_map<const Node *, Placement>;
+
+  static bool resultBlocked(const Placements &placements, const Node *node) {
+    auto found = placements.find(node);
+    return found != placements.end() && found->second != Placement::WritesNchw;
+  }
+  /// Whether `user` reads `value` blocked: a stem reads its image pixel-major, but a residual
+  /// blocked.
+  static bool readsBlocked(const Placements &placements, const Node *user, const Value *value) {
+    auto found = placements.find(user);
+    if (found == placements.end()) return false;
+    return found->second != Placement::ReadsPixelMajor || user->inputs[0] != value;
+  }
+
   bool channelsFit(const Value *value) const {
     const Shape &shape = value->type.shape;
     return value->type.dtype == DType::f32 && shape.size() == 4 && shape[1] % block_ == 0;
   }
 
-  bool convFits(const Node &node) const {
-    if (node.attrInt("groups") != 1) return false;
-    if (!(convKinds_ & convKind(node))) return false;
-    return channelsFit(node.inputs[0]) && channelsFit(node.result);
+  /// A dense conv of a chosen kind (channel counts aside).
+  bool denseConvChosen(const Node &node) const {
+    return isConv(node) && node.attrInt("groups") == 1 && node.result->type.shape.size() == 4 &&
+           (convKinds_ & convKind(node));
   }
 
-  bool joinsRegion(const Node &node, const std::set<const Node *> &blocked) const {
-    switch (node.op) {
-    case OpId::add:
-    case OpId::mul:
-      if (node.inputs[0]->type.shape != node.inputs[1]->type.shape) return false;
-      break;
-    case OpId::relu:
-    case OpId::sigmoid:
-    case OpId::dropout: break;
-    default: return false;
-    }
-    if (!channelsFit(node.result)) return false;
+  /// A dense conv of a chosen kind: it starts a region or extends one.
+  bool convFits(const Node &node) const {
+    return denseConvChosen(node) && channelsFit(node.inputs[0]) && channelsFit(node.result);
+  }
+
+  /// A dense conv with fewer input channels than a block (a stem): it starts a region.
+  bool readsPixelMajor(const Node &node) const {
+    const Shape &x = node.inputs[0]->type.shape;
+    return denseConvChosen(node) && x.size() == 4 && x[1] < block_ && channelsFit(node.result);
+  }
+
+  /// A dense conv with a blocked input whose output channels are not whole blocks: it
+  /// writes nchw itself instead of a reorder reading its input. Without a residual (the
+  /// kernel has no nchw residual).
+  bool writesNchw(const Node &node, const Placements &placements) const {
+    if (!denseConvChosen(node) || channelsFit(node.result) || !channelsFit(node.inputs[0])) return false;
+    if (node.inputs.size() > 3 && node.inputs[3]) return false;
+    const Node *producer = node.inputs[0]->producer;
+    return producer && resultBlocked(placements, producer);
+  }
+
+  /// A node with a blocked kernel that is not a dense conv: it may join a region.
+  bool canJoin(const Node &node) const {
+    if (isConv(node) && node.attrInt("groups") == 1) return false;
+    if (!blockedUnsupported(node, block_).empty() || !channelsFit(node.result)) return false;
     for (const Value *input : node.inputs)
-      if (input->producer && blocked.count(input->producer)) return true;
+      if (input && input->kind != ValueKind::Weight && !channelsFit(input)) return false;
+    return true;
+  }
+
+  bool joinsRegion(const Node &node, const Placements &placements) const {
+    if (!canJoin(node)) return false;
+    for (const Value *input : node.inputs)
+      if (input && input->producer && resultBlocked(placements, input->producer)) return true;
     return false;
   }
 
-  std::set<const Node *> chooseNodes(const Graph &graph) const {
-    std::set<const Node *> blocked;
+  Placements choosePlacements(const Graph &graph) const {
+    Placements placements;
     for (const auto &node : graph.nodes()) {
       if (node->result->type.blocked()) fail("node %{} is already blocked; run blocked-layout once", node->name());
-      if (isConv(*node) ? convFits(*node) : joinsRegion(*node, blocked)) blocked.insert(node.get());
+      if (convFits(*node) || joinsRegion(*node, placements)) placements[node.get()] = Placement::Blocked;
+      else if (readsPixelMajor(*node)) placements[node.get()] = Placement::ReadsPixelMajor;
+      else if (writesNchw(*node, placements)) placements[node.get()] = Placement::WritesNchw;
     }
-    return blocked;
+    refine(graph, placements);
+    // Edge convs without a blocked neighbour on their blocked side stay plain: a stem whose
+    // users all read nchw, or a classifier whose producer refine() moved back to nchw.
+    for (const auto &node : graph.nodes()) {
+      auto found = placements.find(node.get());
+      if (found == placements.end() || found->second == Placement::Blocked) continue;
+      bool neighbour = false;
+      if (found->second == Placement::WritesNchw) {
+        const Node *producer = node->inputs[0]->producer;
+        neighbour = producer && resultBlocked(placements, producer);
+      } else {
+        for (const Node *user : graph.users(node->result)) neighbour |= readsBlocked(placements, user, node->result);
+      }
+      if (!neighbour) placements.erase(found);
+    }
+    return placements;
+  }
+
+  /// Bytes of `value` reordered: one copy in the other layout if a user (or, for a blocked
+  /// value, the graph output) needs it.
+  int64_t reorderBytes(const Graph &graph, const Value *value, const Placements &placements) const {
+    if (!value || value->kind == ValueKind::Weight) return 0;
+    bool isBlocked = value->producer && resultBlocked(placements, value->producer);
+    bool otherNeeded = false;
+    for (const Node *user : graph.users(value)) otherNeeded |= readsBlocked(placements, user, value) != isBlocked;
+    for (const GraphOutput &out : graph.outputs()) otherNeeded |= isBlocked && out.value == value;
+    return otherNeeded ? value->type.bytes() : 0;
+  }
+
+  /// Reordered bytes of `node`'s operands and result: all that its own layout changes.
+  int64_t bytesAround(const Graph &graph, const Node &node, const Placements &placements) const {
+    std::set<const Value *> values(node.inputs.begin(), node.inputs.end());
+    values.insert(node.result);
+    int64_t bytes = 0;
+    for (const Value *value : values) bytes += reorderBytes(graph, value, placements);
+    return bytes;
+  }
+
+  /// The greedy choice can leave a joinable node in the layout that reorders more: an add
+  /// joining for one blocked operand while its other operand and its user are nchw, or a
+  /// depthwise conv left nchw although its input already has a blocked copy and its users are
+  /// blocked. Each node whose other layout reorders fewer bytes around it switches, until
+  /// none does; every switch lowers the graph's total, so this ends.
+  void refine(const Graph &graph, Placements &placements) const {
+    auto toggle = [&](const Node *node) {
+      if (!placements.erase(node)) placements[node] = Placement::Blocked;
+    };
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (const auto &node : graph.nodes()) {
+        if (!canJoin(*node)) continue;
+        int64_t before = bytesAround(graph, *node, placements);
+        toggle(node.get());
+        if (bytesAround(graph, *node, placements) < before) changed = true;
+        else toggle(node.get());
+      }
+    }
   }
 
   Value *addReorder(Graph &graph, Value *value, int64_t block, Node *before) {
@@ -142,16 +254,29 @@ private:
     return reorder->result;
   }
 
-  void rewrite(Graph &graph, const std::set<const Node *> &blocked) {
+  void rewrite(Graph &graph, const Placements &placements) {
     std::vector<Node *> order;
     for (const auto &node : graph.nodes()) order.push_back(node.get());
-    std::unordered_map<const Value *, Value *> blockedCopy;  // nchw value -> its reorder
+    std::unordered_map<const Value *, Value *> blockedCopy, pixelMajorCopy;  // nchw value -> reorder
     for (Node *node : order) {
-      if (!blocked.count(node)) continue;
+      auto found = placements.find(node);
+      if (found == placements.end()) continue;
+      if (found->second != Placement::Blocked) {
+        ++edgeConvs_;
+        node->setAttr("layout", layoutName(found->second == Placement::ReadsPixelMajor ? block_ : 0));
+        if (found->second == Placement::WritesNchw) continue;  // its input is blocked already
+      }
       ++blockedNodes_;
-      for (Value *&input : node->inputs) {
+      for (size_t i = 0; i < node->inputs.size(); ++i) {
+        Value *&input = node->inputs[i];
         if (!input || input->kind == ValueKind::Weight) continue;
-        if (input->producer && blocked.count(input->producer)) continue;
+        if (found->second == Placement::ReadsPixelMajor && i == 0) {
+          Value *&copy = pixelMajorCopy[input];
+          if (!copy) copy = addReorder(graph, input, input->type.shape[1], node);
+          input = copy;
+          continue;
+        }
+        if (input->producer && resultBlocked(placements, input->producer)) continue;
         Value *&copy = blockedCopy[input];
         if (!copy) copy = addReorder(graph, input, block_, node);
         input = copy;
@@ -159,14 +284,14 @@ private:
       node->result->type.channelBlock = block_;
     }
     for (Node *node : order)
-      if (blocked.count(node)) reorderUsesToNchw(graph, node->result, blocked);
+      if (resultBlocked(placements, node)) reorderUsesToNchw(graph, node->result, placements);
   }
 
   /// Nchw users and graph outputs of the blocked `value` read a reorder back to nchw.
-  void reorderUsesToNchw(Graph &graph, Value *value, const std::set<const Node *> &blocked) {
+  void reorderUsesToNchw(Graph &graph, Value *value, const Placements &placements) {
     std::vector<Node *> nchwUsers;
     for (Node *user : graph.users(value))
-      if (!blocked.count(user) && user->op != OpId::reorder) nchwUsers.push_back(user);
+      if (!readsBlocked(placements, user, value) && user->op != OpId::reorder) nchwUsers.push_back(user);
     bool isOutput = false;
     for (const GraphOutput &out : graph.outputs()) isOutput |= out.value == value;
     if (nchwUsers.empty() && !isOutput) return;
@@ -179,8 +304,8 @@ private:
   }
 
   int64_t block_ = 16;
-  int convKinds_ = Pointwise | Strided | OtherConv;
-  int blockedNodes_ = 0, reorders_ = 0;
+  int convKinds_ = Pointwise | Strided | WinogradShaped | OtherConv;
+  int blockedNodes_ = 0, reorders_ = 0, edgeConvs_ = 0;
 };
 
 } // namespace

@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <set>
+
 namespace bisc {
 
 namespace {
@@ -75,9 +77,14 @@ std::vector<std::pair<std::string, std::string>> parseOptionList(std::string_vie
 
 std::vector<std::string> parsePipeline(std::string_view text) {
   std::vector<std::string> names;
-  for (std::string_view name : splitCommas(text)) {
+  std::vector<std::string_view> entries = splitCommas(text);
+  // A pass named on its own (e.g. with options) runs there instead of inside 'default'.
+  std::set<std::string_view> named;
+  for (std::string_view entry : entries) named.insert(entry.substr(0, entry.find('{')));
+  for (std::string_view name : entries) {
     if (name == "default") {
-      names.insert(names.end(), defaultPipeline().begin(), defaultPipeline().end());
+      for (const std::string &pass : defaultPipeline())
+        if (!named.count(pass)) names.push_back(pass);
       continue;
     }
     names.push_back(checkedPassName(name, "--passes"));
@@ -134,6 +141,8 @@ std::string passFlagsHelp() {
   return fmt::format(
       "  --passes=P1,P2,...        pass pipeline ('default' = {})\n"
       "                            passes: {}\n"
+      "                            a pass also named on its own (e.g. with options: blocked-layout{{block=8}})\n"
+      "                            runs there instead of inside 'default'\n"
       "  --print-ir-before=P,...   print the IR before the named passes\n"
       "  --print-ir-after=P,...    print the IR after the named passes\n"
       "  --print-ir-before-all     print the IR before every pass\n"

@@ -54,11 +54,12 @@ std::vector<std::string> registeredPassNames() {
 const std::vector<std::string> &defaultPipeline() {
   // canonicalize first so every matcher sees no dropout and no identity resizes; fold-bn
   // before fuse-conv-act (a CBR is conv+relu once BN is folded); the gate fusions match
-  // the fused_conv/conv2d forms fuse-conv-act leaves; cse/dce tidy up; memory last.
+  // the fused_conv/conv2d forms fuse-conv-act leaves; cse/dce tidy up; the layout is chosen
+  // on the fused ops (they have blocked kernels); memory last.
   static const std::vector<std::string> pipeline = {
-      "canonicalize", "drop-aux-heads", "fold-bn",     "fuse-conv-act",
-      "fuse-arm",     "fuse-ffm",       "fuse-bga",    "fuse-ce",
-      "fuse-resize",  "cse",            "dce",         "plan-memory"};
+      "canonicalize", "drop-aux-heads", "fold-bn", "fuse-conv-act", "fuse-arm",       "fuse-ffm",
+      "fuse-bga",     "fuse-ce",        "fuse-resize", "cse",       "dce",            "blocked-layout",
+      "plan-memory"};
   return pipeline;
 }
 

@@ -105,12 +105,26 @@ KernelSpec emitBlockedKernel(const Node &node, EmitContext &context) {
   switch (node.op) {
   case OpId::reorder: return emitReorder(node, context);
   case OpId::conv2d:
-  case OpId::fused_conv: return emitBlockedConv(node, context);
+  case OpId::fused_conv:
+    return node.attrInt("groups") == 1 ? emitBlockedConv(node, context) : emitBlockedDepthwiseConv(node, context);
+  case OpId::max_pool:
+  case OpId::avg_pool: return emitBlockedPool(node, context);
+  case OpId::global_avg_pool: return emitBlockedGlobalAvgPool(node, context);
+  case OpId::concat: return emitBlockedConcat(node, context);
+  case OpId::resize:
+  case OpId::resize_add:
+  case OpId::resize_mul: return emitBlockedResize(node, context);
+  case OpId::resize_concat: return emitBlockedResizeConcat(node, context);
+  case OpId::bga:
+    fail("codegen: node %{} (bga) runs as several kernels in the blocked layout; emit it with emitNodeKernels "
+         "(a bisc bug)", node.name());
+  case OpId::add:
+  case OpId::mul:
+    if (node.inputs[0]->type.shape != node.inputs[1]->type.shape) return emitBlockedChannelBroadcast(node, context);
+    [[fallthrough]];
   case OpId::relu:
   case OpId::sigmoid:
   case OpId::dropout:
-  case OpId::add:
-  case OpId::mul:
     // One layout for every operand and no broadcast (ir/layout_rules.cpp): flat is exact.
     for (const Value *input : node.inputs)
       if (input->type != node.result->type)

@@ -17,7 +17,8 @@
 // (emitDenseConv: Winograd, packed tiles or the microkernel) in a last pass that also applies
 // the relu. FFM's conv reads sp and cp where they are in the direct conv; for the dense
 // kernels (rows a vector wide or more) the concat is copied into scratch first, one copy of
-// the input buying a register-blocked conv.
+// the input buying a register-blocked conv. The math on the [N, C] vectors is in
+// gate_math.h, shared with the blocked-layout gates (emit_blocked_gates.cpp).
 //
 // BGA has no cross-channel dependency: one (n, c) plane per iteration computes
 // left2 * sigmoid(right2) at the small size into scratch and then, per output pixel,
@@ -25,6 +26,7 @@
 // taken at the small size too, since sigmoid commutes with picking a pixel).
 #include "compiler/codegen/conv_microkernel.h"
 #include "compiler/codegen/conv_plane.h"
+#include "compiler/codegen/gate_math.h"
 #include "compiler/codegen/resize_taps.h"
 #include "ir/error.h"
 
@@ -46,8 +48,8 @@ KernelSpec poolPhase(const std::string &family, const Value *x, int64_t scratch,
   return spec;
 }
 
-/// w[row, :] . vector[n, :] + b[row] for a 1x1 conv weight [rows, cols, 1, 1] applied to the
-/// [N, cols] vector at arena byte `vector`, in `lanes` partial sums.
+} // namespace
+
 llvm::Value *pointwiseRow(KernelBuilder &k, const Value *w, const Value *b, llvm::Value *row, int64_t vector,
                           llvm::Value *n, int64_t cols, int64_t lanes) {
   llvm::Value *weights = k.element(k.base(w), k.mul(row, cols));
@@ -59,17 +61,15 @@ std::pair<llvm::Value *, llvm::Value *> splitPlane(KernelBuilder &k, llvm::Value
   return {k.ir().CreateSDiv(plane, k.i64(channels)), k.ir().CreateSRem(plane, k.i64(channels))};
 }
 
-/// conv2d(x, weight, bias) -> result outside any graph, with the stride/pads/dilation/groups
-/// of `like` (none: a 1x1 conv's defaults), for the dense conv kernels (which keep no
-/// reference to the node).
-Node detachedConv(Value *x, Value *weight, Value *bias, Value *result, const Node *like = nullptr) {
+Node detachedConv(Value *x, Value *weight, Value *bias, Value *result, const Node *like, bool relu) {
   Node conv;
-  conv.op = OpId::conv2d;
+  conv.op = relu ? OpId::fused_conv : OpId::conv2d;
   conv.inputs = {x, weight, bias};
   conv.result = result;
-  conv.attrs = opInfo(OpId::conv2d).defaults;
+  conv.attrs = opInfo(conv.op).defaults;
   if (like)
     for (const char *name : {"stride", "pads", "dilation", "groups"}) conv.setAttr(name, like->attr(name));
+  if (relu) conv.setAttr("activation", std::string("relu"));
   return conv;
 }
 
@@ -80,7 +80,34 @@ void expectActivation(const Node &node, const char *attr) {
          attr, value);
 }
 
-} // namespace
+FfmAttention::FfmAttention(const Node &node, int64_t pooled, EmitContext &context)
+    : att1_(node.inputs[4]), bias1_(node.inputs[5]), relu_(node.attrString("att_activation") == "relu"),
+      images_(node.result->type.shape[0]), channels_(node.result->type.shape[1]),
+      mid_(node.inputs[4]->type.shape[0]), pooled_(pooled), lanes_(context.defaults.vectorWidth) {
+  expectActivation(node, "att_activation");
+  if (node.inputs.size() == 8) {
+    att2_ = node.inputs[6], bias2_ = node.inputs[7];
+    hidden_ = context.reserveScratch(images_ * mid_ * 4);
+  }
+}
+
+std::optional<KernelSpec> FfmAttention::hiddenPhase(const Schedule &defaults) const {
+  if (!att2_) return std::nullopt;
+  KernelSpec attention{"ffm_attention", defaults, {}};
+  attention.schedule.parallelCount = images_ * mid_;
+  attention.body = [*this](KernelBuilder &k, llvm::Value *index) {
+    auto [n, m] = splitPlane(k, index, mid_);
+    llvm::Value *h = pointwiseRow(k, att1_, bias1_, m, pooled_, n, channels_, lanes_);
+    k.storeF32(relu_ ? k.relu(h) : h, k.arenaPointer(hidden_), index);
+  };
+  return attention;
+}
+
+llvm::Value *FfmAttention::logit(KernelBuilder &k, llvm::Value *n, llvm::Value *channel) const {
+  if (att2_) return pointwiseRow(k, att2_, bias2_, channel, hidden_, n, mid_, lanes_);
+  llvm::Value *h = pointwiseRow(k, att1_, bias1_, channel, pooled_, n, channels_, lanes_);
+  return relu_ ? k.relu(h) : h;
+}
 
 std::vector<KernelSpec> emitArm(const Node &node, EmitContext &context) {
   const Value *x = node.inputs[0], *w = node.inputs[1], *b = node.inputs[2], *y = node.result;
@@ -158,44 +185,21 @@ std::vector<KernelSpec> ffmFeaturePhases(const Node &node, int64_t pooled, EmitC
 } // namespace
 
 std::vector<KernelSpec> emitFfm(const Node &node, EmitContext &context) {
-  expectActivation(node, "att_activation");
   const Value *y = node.result;
-  const Value *att1 = node.inputs[4], *attBias1 = node.inputs[5];
-  bool twoConvs = node.inputs.size() == 8;
-  const Value *att2 = twoConvs ? node.inputs[6] : nullptr, *attBias2 = twoConvs ? node.inputs[7] : nullptr;
-  bool relu = node.attrString("att_activation") == "relu";
   const Shape &out = y->type.shape;
-  int64_t N = out[0], C = out[1], planeSize = out[2] * out[3], lanes = context.defaults.vectorWidth;
-  int64_t mid = att1->type.shape[0];
-  int64_t pooled = context.reserveScratch(N * C * 4);
-  int64_t hidden = twoConvs ? context.reserveScratch(N * mid * 4) : -1;
+  int64_t C = out[1], planeSize = out[2] * out[3];
+  int64_t pooled = context.reserveScratch(out[0] * C * 4);
+  FfmAttention attention(node, pooled, context);
 
   std::vector<KernelSpec> phases = ffmFeaturePhases(node, pooled, context);
-
-  if (twoConvs) {
-    KernelSpec attention{"ffm_attention", context.defaults, {}};
-    attention.schedule.parallelCount = N * mid;
-    attention.body = [=](KernelBuilder &k, llvm::Value *index) {
-      auto [n, m] = splitPlane(k, index, mid);
-      llvm::Value *h = pointwiseRow(k, att1, attBias1, m, pooled, n, C, lanes);
-      k.storeF32(relu ? k.relu(h) : h, k.arenaPointer(hidden), index);
-    };
-    phases.push_back(attention);
-  }
+  if (auto hidden = attention.hiddenPhase(context.defaults)) phases.push_back(*hidden);
 
   KernelSpec gate{"ffm_gate", context.defaults, {}};
-  gate.schedule.parallelCount = N * C;
+  gate.schedule.parallelCount = out[0] * C;
   gate.body = [=](KernelBuilder &k, llvm::Value *plane) {
     auto &ir = k.ir();
     auto [n, c] = splitPlane(k, plane, C);
-    llvm::Value *h = nullptr;
-    if (twoConvs) {
-      h = pointwiseRow(k, att2, attBias2, c, hidden, n, mid, lanes);
-    } else {
-      h = pointwiseRow(k, att1, attBias1, c, pooled, n, C, lanes);
-      if (relu) h = k.relu(h);
-    }
-    llvm::Value *g = k.sigmoid(h);
+    llvm::Value *g = k.sigmoid(attention.logit(k, n, c));
     llvm::Value *f = k.element(k.base(y), k.mul(plane, planeSize));
     k.loop(0, planeSize, [&](llvm::Value *i) {
       llvm::Value *v = k.loadF32(f, i);

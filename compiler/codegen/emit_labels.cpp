@@ -25,7 +25,9 @@ constexpr int64_t kMaxCacheBytes = 512 * 1024;
 
 bool fusesLabels(const Node &node) {
   const Shape &out = node.result->type.shape;
-  return node.op == OpId::resize && node.inputs[0]->type.shape.size() == 4 && out.size() == 4 && out[1] <= 256;
+  // The fused kernel reads an nchw source (a blocked resize has its own kernel).
+  return node.op == OpId::resize && node.inputs[0]->type.shape.size() == 4 && !node.inputs[0]->type.blocked() &&
+         out.size() == 4 && out[1] <= 256;
 }
 
 KernelSpec emitResizeLabels(const Node &node, EmitContext &context) {

@@ -83,24 +83,28 @@ llvm::Value *ResizeSampler::index(int64_t table, llvm::Value *i) {
 }
 
 void ResizeSampler::beginRow(llvm::Value *oh) {
-  row0_ = k_.mul(index(taps_.rows.first, oh), taps_.inW);
+  row0_ = k_.mul(index(taps_.rows.first, oh), taps_.inW * lanes_);
   if (!taps_.bilinear) return;
-  row1_ = k_.mul(index(taps_.rows.second, oh), taps_.inW);
+  row1_ = k_.mul(index(taps_.rows.second, oh), taps_.inW * lanes_);
   lambdaH_ = k_.loadF32(k_.blobPointer(taps_.rows.lambda), oh);
 }
 
 llvm::Value *ResizeSampler::sample(llvm::Value *plane, llvm::Value *ow) {
   auto &ir = k_.ir();
-  llvm::Value *c0 = index(taps_.cols.first, ow);
-  if (!taps_.bilinear) return k_.loadF32(plane, ir.CreateAdd(row0_, c0));
-  llvm::Value *c1 = index(taps_.cols.second, ow);
+  llvm::Value *c0 = k_.mul(index(taps_.cols.first, ow), lanes_);
+  auto pixel = [&](llvm::Value *row, llvm::Value *column) {
+    return k_.loadLanes(plane, ir.CreateAdd(row, column), lanes_);
+  };
+  if (!taps_.bilinear) return pixel(row0_, c0);
+  llvm::Value *c1 = k_.mul(index(taps_.cols.second, ow), lanes_);
   llvm::Value *lw = k_.loadF32(k_.blobPointer(taps_.cols.lambda), ow);
   llvm::Value *lw0 = ir.CreateFSub(k_.f32(1.0f), lw), *lh0 = ir.CreateFSub(k_.f32(1.0f), lambdaH_);
+  llvm::Value *lh = k_.splat(lambdaH_, lanes_);
+  lw = k_.splat(lw, lanes_), lw0 = k_.splat(lw0, lanes_), lh0 = k_.splat(lh0, lanes_);
   auto lerp = [&](llvm::Value *row) {
-    return ir.CreateFAdd(ir.CreateFMul(lw0, k_.loadF32(plane, ir.CreateAdd(row, c0))),
-                         ir.CreateFMul(lw, k_.loadF32(plane, ir.CreateAdd(row, c1))));
+    return ir.CreateFAdd(ir.CreateFMul(lw0, pixel(row, c0)), ir.CreateFMul(lw, pixel(row, c1)));
   };
-  return ir.CreateFAdd(ir.CreateFMul(lh0, lerp(row0_)), ir.CreateFMul(lambdaH_, lerp(row1_)));
+  return ir.CreateFAdd(ir.CreateFMul(lh0, lerp(row0_)), ir.CreateFMul(lh, lerp(row1_)));
 }
 
 RowResizer::RowResizer(KernelBuilder &k, const ResizeTaps &taps, int64_t lanes, int64_t caches)

@@ -25,6 +25,8 @@
 // did not, because the output may share its buffer with the residual.
 #include "compiler/codegen/emit_winograd.h"
 
+#include "compiler/codegen/winograd_math.h"
+
 #include "ir/error.h"
 
 #include <llvm/IR/Intrinsics.h>
@@ -35,24 +37,7 @@ namespace bisc {
 
 namespace {
 
-// F(4x4, 3x3) with interpolation points 0, +-1, +-2 (Lavin & Gray):
-//
-//   B^T = [4  0 -5  0  1  0]   G = [ 1/4     0     0]   A^T = [1  1  1  1  1  0]
-//         [0 -4 -4  1  1  0]       [-1/6  -1/6  -1/6]         [0  1 -1  2 -2  0]
-//         [0  4 -4 -1  1  0]       [-1/6   1/6  -1/6]         [0  1  1  4  4  0]
-//         [0 -2 -1  2  1  0]       [1/24  1/12   1/6]         [0  1 -1  8 -8  1]
-//         [0  2 -1 -2  1  0]       [1/24 -1/12   1/6]
-//         [0  4  0 -5  0  1]       [   0     0     1]
-//
-// B^T and A^T are applied in transformInput6 / transformOutput6 with their common sums
-// factored out (14 and 10 vector operations instead of 22 and 17).
-constexpr double kG[6][3] = {{1.0 / 4, 0, 0},
-                             {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-                             {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                             {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                             {1.0 / 24, -1.0 / 12, 1.0 / 6},
-                             {0, 0, 1}};
-constexpr int64_t kPoints = 36;
+using winograd::kPoints; // the transforms: winograd_math.h
 constexpr int64_t kMinChannels = 16;
 /// How many input channels ahead the input transform prefetches.
 constexpr int64_t kPrefetchChannels = 2;
@@ -137,18 +122,10 @@ std::vector<float> transformWeights(const Tensor &weight, const Geometry &g, con
   for (int64_t oc = 0; oc < g.oc; ++oc)
     for (int64_t ic = 0; ic < g.ic; ++ic) {
       const float *kernel = &w[size_t((oc * g.ic + ic) * 9)];
-      double gg[6][3] = {}; // G g
-      for (int i = 0; i < 6; ++i)
-        for (int c = 0; c < 3; ++c)
-          for (int r = 0; r < 3; ++r) gg[i][c] += kG[i][r] * double(kernel[r * 3 + c]);
+      std::array<float, kPoints> u = winograd::transformKernel(kernel);
       int64_t cb = oc / cbWidth, o = oc % cbWidth;
-      for (int i = 0; i < 6; ++i)
-        for (int j = 0; j < 6; ++j) {
-          double u = 0;
-          for (int c = 0; c < 3; ++c) u += gg[i][c] * kG[j][c];
-          int64_t xi = i * 6 + j;
-          packed[size_t(((cb * kPoints + xi) * g.ic + ic) * cbWidth + o)] = float(u);
-        }
+      for (int64_t xi = 0; xi < kPoints; ++xi)
+        packed[size_t(((cb * kPoints + xi) * g.ic + ic) * cbWidth + o)] = u[size_t(xi)];
     }
   return packed;
 }
@@ -158,7 +135,7 @@ public:
   WinogradEmitter(KernelBuilder &k, const Geometry &g, const Plan &p, const ConvEpilogue &epilogue,
                   const Value *x, const Value *y, int64_t weightsOffset)
       : k_(k), ir_(k.ir()), g_(g), p_(p), epilogue_(epilogue), x_(x), y_(y), weightsOffset_(weightsOffset),
-        vectorType_(llvm::FixedVectorType::get(k.f32Type(), unsigned(p.lanes))) {}
+        vectorType_(llvm::FixedVectorType::get(k.f32Type(), unsigned(p.lanes))), transforms_(ir_, vectorType_) {}
 
   void emitIteration(llvm::Value *index);
 
@@ -175,18 +152,10 @@ private:
   void storeRow(const std::array<llvm::Value *, 4> &row, llvm::Value *channel, int64_t a, int64_t j,
                 llvm::Value *bias, bool masked);
 
-  using Six = std::array<llvm::Value *, 6>;
-  Six transformInput6(const Six &d);
-  std::array<llvm::Value *, 4> transformOutput6(const Six &m);
-  /// a + c b
-  llvm::Value *fma(llvm::Value *b, double c, llvm::Value *a) {
-    return ir_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vectorType_}, {splat(c), b, a});
-  }
+  using Six = winograd::VectorTransforms::Six;
+  Six transformInput6(const Six &d) { return transforms_.input(d); }
+  std::array<llvm::Value *, 4> transformOutput6(const Six &m) { return transforms_.output(m); }
   llvm::Value *concat(std::vector<llvm::Value *> parts, int64_t width);
-  llvm::Value *splat(double value) {
-    return llvm::ConstantVector::getSplat(llvm::ElementCount::getFixed(unsigned(p_.lanes)),
-                                          llvm::ConstantFP::get(k_.f32Type(), value));
-  }
   llvm::Value *laneIndices();
   llvm::Value *firstTwoLanes() {
     std::vector<llvm::Constant *> used;
@@ -206,6 +175,7 @@ private:
   const Value *x_, *y_;
   int64_t weightsOffset_;
   llvm::FixedVectorType *vectorType_;
+  winograd::VectorTransforms transforms_;
   // Per iteration:
   llvm::Value *cb_ = nullptr, *n_ = nullptr, *tr_ = nullptr, *x0_ = nullptr, *firstNew_ = nullptr;
   llvm::Value *inImage_ = nullptr, *outImage_ = nullptr, *residualImage_ = nullptr;
@@ -327,25 +297,6 @@ void WinogradEmitter::prepareRows() {
     rowValid_[size_t(r)] = ir_.CreateAnd(ir_.CreateICmpSGE(row, k_.i64(0)), ir_.CreateICmpSLT(row, k_.i64(g_.h)));
     rowIndex_[size_t(r)] = k_.minI(k_.maxI(row, k_.i64(0)), k_.i64(g_.h - 1));
   }
-}
-
-/// B^T d for one column d of an input tile.
-WinogradEmitter::Six WinogradEmitter::transformInput6(const Six &d) {
-  auto add = [&](llvm::Value *a, llvm::Value *b) { return ir_.CreateFAdd(a, b); };
-  auto sub = [&](llvm::Value *a, llvm::Value *b) { return ir_.CreateFSub(a, b); };
-  llvm::Value *s12 = add(d[1], d[2]), *s34 = add(d[3], d[4]);
-  llvm::Value *u12 = sub(d[1], d[2]), *u43 = sub(d[4], d[3]);
-  llvm::Value *u42 = sub(d[4], d[2]), *u31 = sub(d[3], d[1]);
-  return {fma(d[2], -5, fma(d[0], 4, d[4])), fma(s12, -4, s34), fma(u12, 4, u43),
-          fma(u31, 2, u42),                  fma(u31, -2, u42), fma(d[3], -5, fma(d[1], 4, d[5]))};
-}
-
-/// A^T m for one column m of a transformed output tile.
-std::array<llvm::Value *, 4> WinogradEmitter::transformOutput6(const Six &m) {
-  llvm::Value *s12 = ir_.CreateFAdd(m[1], m[2]), *s34 = ir_.CreateFAdd(m[3], m[4]);
-  llvm::Value *u12 = ir_.CreateFSub(m[1], m[2]), *u34 = ir_.CreateFSub(m[3], m[4]);
-  return {ir_.CreateFAdd(ir_.CreateFAdd(m[0], s12), s34), fma(u34, 2, u12), fma(s34, 4, s12),
-          ir_.CreateFAdd(fma(u34, 8, u12), m[5])};
 }
 
 /// The vectors `parts` (each `width` lanes; a count that is a power of two) side by side.

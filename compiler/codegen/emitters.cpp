@@ -45,9 +45,13 @@ Value *EmitContext::scratchTensor(const std::string &name, const TensorType &typ
 std::vector<KernelSpec> emitNodeKernels(const Node &node, EmitContext &context) {
   context.scratchUsed = 0;
   switch (node.op) {
-  case OpId::arm: return emitArm(node, context);
-  case OpId::ffm: return emitFfm(node, context);
-  case OpId::context_embedding: return emitContextEmbedding(node, context);
+  case OpId::arm: return usesBlockedLayout(node) ? emitBlockedArm(node, context) : emitArm(node, context);
+  case OpId::ffm: return usesBlockedLayout(node) ? emitBlockedFfm(node, context) : emitFfm(node, context);
+  case OpId::context_embedding:
+    return usesBlockedLayout(node) ? emitBlockedContextEmbedding(node, context) : emitContextEmbedding(node, context);
+  case OpId::bga:
+    if (usesBlockedLayout(node)) return emitBlockedBga(node, context);
+    return {emitKernel(node, context)};
   default: return {emitKernel(node, context)};
   }
 }

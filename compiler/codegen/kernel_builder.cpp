@@ -204,7 +204,8 @@ llvm::Value *KernelBuilder::dot(llvm::Value *a, llvm::Value *b, int64_t count, i
 
 llvm::Value *KernelBuilder::relu(llvm::Value *x) {
   // x < 0 ? 0 : x keeps NaN as NaN, like PyTorch.
-  return builder_.CreateSelect(builder_.CreateFCmpOLT(x, f32(0.0f)), f32(0.0f), x);
+  llvm::Value *zero = llvm::ConstantFP::get(x->getType(), 0.0);
+  return builder_.CreateSelect(builder_.CreateFCmpOLT(x, zero), zero, x);
 }
 
 llvm::Value *KernelBuilder::exp(llvm::Value *x) {
@@ -213,7 +214,8 @@ llvm::Value *KernelBuilder::exp(llvm::Value *x) {
 
 llvm::Value *KernelBuilder::sigmoid(llvm::Value *x) {
   llvm::Value *e = exp(builder_.CreateFNeg(x));
-  return builder_.CreateFDiv(f32(1.0f), builder_.CreateFAdd(f32(1.0f), e));
+  llvm::Value *one = llvm::ConstantFP::get(x->getType(), 1.0);
+  return builder_.CreateFDiv(one, builder_.CreateFAdd(one, e));
 }
 
 } // namespace bisc

@@ -110,7 +110,7 @@ public:
   llvm::Value *sum(llvm::Value *a, int64_t count, int64_t lanes);
   /// sum of a[i] * b[i] for i < count, with the partial sums of sum().
   llvm::Value *dot(llvm::Value *a, llvm::Value *b, int64_t count, int64_t lanes);
-  /// Elementwise math used by several emitters.
+  /// Elementwise math used by several emitters, on an f32 or a vector of f32.
   llvm::Value *relu(llvm::Value *x);
   llvm::Value *sigmoid(llvm::Value *x);
   llvm::Value *exp(llvm::Value *x);

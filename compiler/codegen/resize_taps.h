@@ -35,14 +35,16 @@ ResizeTaps resizeTaps(const Node &node, const Shape &in, const Shape &out, Weigh
 int64_t resizeBandRows(const ResizeTaps &taps, int64_t pixelsPerBand);
 
 /// Emits reads of resized planes in row order: beginRow(oh), then sample(plane, ow) for
-/// any plane of the source shape.
+/// any plane of the source shape. A pixel is `lanes` consecutive floats: 1 for an NCHW plane,
+/// c for a plane of the blocked layout NCHW{c}c, where sample() returns the vector of the
+/// pixel's c channels (same arithmetic per lane, so both layouts give the same floats).
 class ResizeSampler {
 public:
-  ResizeSampler(KernelBuilder &k, const ResizeTaps &taps) : k_(k), taps_(taps) {}
+  ResizeSampler(KernelBuilder &k, const ResizeTaps &taps, int64_t lanes = 1) : k_(k), taps_(taps), lanes_(lanes) {}
 
   /// Loads the source rows and row weight of output row `oh`.
   void beginRow(llvm::Value *oh);
-  /// The resized value at (current row, ow) of the plane starting at `plane`.
+  /// The resized pixel at (current row, ow) of the plane starting at `plane`.
   llvm::Value *sample(llvm::Value *plane, llvm::Value *ow);
 
 private:
@@ -50,6 +52,7 @@ private:
 
   KernelBuilder &k_;
   ResizeTaps taps_;
+  int64_t lanes_;
   llvm::Value *row0_ = nullptr, *row1_ = nullptr, *lambdaH_ = nullptr;
 };
 

@@ -50,7 +50,8 @@ TEST_CASE("codegen: blocked reorder round trip, odd widths and blocks 4, 8, 16")
 }
 
 TEST_CASE("codegen: blocked conv 3x3 stride 1 and 2, padding at both row ends") {
-  checkBlocked("blk_3x3", convGraph(16, "1,16,9,37", "32,16,3,3", "pads=[1,1,1,1]"));
+  // Stride-1 3x3 convs of 16+ channels go to Winograd (blocked_winograd_test.cpp): 8 here.
+  checkBlocked("blk_3x3", convGraph(8, "1,8,9,37", "32,8,3,3", "pads=[1,1,1,1]"));
   checkBlocked("blk_3x3_s2", convGraph(16, "1,16,11,41", "48,16,3,3", "stride=[2,2], pads=[1,1,1,1]"));
   checkBlocked("blk_3x3_b8", convGraph(8, "2,16,7,30", "24,16,3,3", "stride=[2,2], pads=[1,1,1,1]"));
   checkBlocked("blk_asym", convGraph(8, "1,8,8,33", "8,8,3,3", "pads=[0,2,1,0]"));
@@ -66,16 +67,17 @@ TEST_CASE("codegen: blocked conv 1x1 (stride 1 and 2) and 7x7 stride 2") {
 
 TEST_CASE("codegen: blocked conv sweeping input blocks (weights beyond L1), output-block tail") {
   // 32+ input channels of a 3x3 at c = 16: one output group's weights exceed 32 KiB, so the
-  // row is swept once per input block with the partial sums in the output.
+  // row is swept once per input block with the partial sums in the output. (Stride-1 cases
+  // are 5x5: stride-1 3x3 ones go to Winograd.)
   checkBlocked("blk_sweep_s2", convGraph(16, "1,32,7,45", "32,32,3,3", "stride=[2,2], pads=[1,1,1,1]"));
-  checkBlocked("blk_sweep_tail", convGraph(16, "1,48,6,29", "48,48,3,3", "pads=[1,1,1,1]"));
+  checkBlocked("blk_sweep_tail", convGraph(16, "1,48,6,29", "48,48,5,5", "pads=[2,2,2,2]"));
   std::string text = R"(graph @g(%x: f32[1,32,5,30]) {
-    weight @w1 : f32[32,32,3,3]
+    weight @w1 : f32[32,32,5,5]
     weight @b1 : f32[32]
     %xb = reorder(%x) {layout="nchw16c"}
     %r = relu(%xb)
-    %y = fused_conv(%xb, @w1, @b1, %r) {pads=[1,1,1,1], activation="relu", residual="after_act"}
-    %z = fused_conv(%y, @w1, @b1, %r) {pads=[1,1,1,1], residual="before_act"}
+    %y = fused_conv(%xb, @w1, @b1, %r) {pads=[2,2,2,2], activation="relu", residual="after_act"}
+    %z = fused_conv(%y, @w1, @b1, %r) {pads=[2,2,2,2], residual="before_act"}
     %out = reorder(%z) {layout="nchw"}
     return y = %out })";
   checkBlocked("blk_sweep_residuals", text);
@@ -97,5 +99,44 @@ TEST_CASE("codegen: blocked fused_conv epilogues and a residual sharing the outp
       %out = reorder(%s) {{layout="nchw"}}
       return y = %out }})", residual);
     checkBlocked(fmt::format("blk_fused_{}", residual), text);
+  }
+}
+
+TEST_CASE("codegen: blocked conv at a region's edge: nchw input to blocked output and back") {
+  // A stem reads the image (3 channels, not a block: nchw, or pixel-major as nchw3c) and writes
+  // blocked; a classifier reads blocked and writes nchw (19 channels: the last block is partly
+  // padding).
+  for (int c : {8, 16}) {
+    std::string stem = fmt::format(R"(graph @g(%x: f32[1,3,19,45]) {{
+      weight @w : f32[32,3,7,7]
+      weight @b : f32[32]
+      %y = fused_conv(%x, @w, @b) {{stride=[2,2], pads=[3,3,3,3], activation="relu", layout="nchw{0}c"}}
+      %out = reorder(%y) {{layout="nchw"}}
+      return y = %out }})", c);
+    // How the blocked-layout pass feeds a stem: the image pixel-major (nchw3c).
+    std::string pixelMajorStem = fmt::format(R"(graph @g(%x: f32[2,3,17,40]) {{
+      weight @w : f32[{0},3,3,3]
+      weight @b : f32[{0}]
+      %xp = reorder(%x) {{layout="nchw3c"}}
+      %y = conv2d(%xp, @w, @b) {{stride=[2,2], pads=[1,1,1,1], layout="nchw{0}c"}}
+      %out = reorder(%y) {{layout="nchw"}}
+      return y = %out }})", c);
+    std::string head = fmt::format(R"(graph @g(%x: f32[1,32,9,37]) {{
+      weight @w1 : f32[19,32,1,1]
+      weight @w3 : f32[19,32,3,3]
+      weight @b : f32[19]
+      %xb = reorder(%x) {{layout="nchw{0}c"}}
+      %a = conv2d(%xb, @w1, @b) {{layout="nchw"}}
+      %c = fused_conv(%xb, @w3, @b) {{pads=[1,1,1,1], activation="relu", layout="nchw"}}
+      %s = add(%a, %c)
+      return y = %s }})", c);
+    for (const auto &[name, text, reorders] :
+         {std::tuple{"stem", stem, 1}, std::tuple{"pixel_stem", pixelMajorStem, 2}, std::tuple{"head", head, 1}})
+      for (const ThreadedRun &run : compileWithThreads(fmt::format("blk_edge_{}{}", name, c), text, 5, 6)) {
+        INFO(name << c << " threads=" << run.threads);
+        CHECK(run.error < 1e-5);
+        CHECK(std::count(run.families.begin(), run.families.end(), std::string("conv_blocked")) >= 1);
+        CHECK(std::count(run.families.begin(), run.families.end(), std::string("reorder")) == reorders);
+      }
   }
 }

@@ -1,6 +1,7 @@
 // The blocked-layout pass: golden text (tests/passes/golden/blocked_layout.*.bir, which also
 // round-trips the layout annotations through the parser), its options and errors, the
-// verifier's layout checks, and whole models compiled with the pass against the reference
+// verifier's layout checks, a region grown through a depthwise conv, pools and a concat, and
+// whole models compiled with the pass against the reference
 // interpreter on the model as loaded (1x3x64x128, design.md's 1e-4 tolerance).
 #include "pass_test_util.h"
 
@@ -20,8 +21,9 @@ void checkCompiledWithPass(const std::string &model, const std::string &pipeline
   std::vector<Tensor> inputs = deterministicInputs(*graph);
   NamedOutputs reference = runForCheck(*graph, inputs);
   runPipeline(*graph, pipeline);
-  int reorders = opCounts(*graph)["reorder"];
-  CHECK(reorders > 0);
+  int reorders = opCounts(*graph)["reorder"], blockedValues = 0;
+  for (const auto &node : graph->nodes()) blockedValues += node->result->type.blocked();
+  CHECK(blockedValues > 0);
   for (int threads : {1, 2}) {
     testing::CompiledModel compiled(*graph, "blocked_" + model + "_t" + std::to_string(threads), threads);
     double error = testing::relativeError(compiled.run(inputs[0]), reference.tensors[0]);
@@ -47,7 +49,7 @@ TEST_CASE("passes: golden blocked-layout") {
   std::string input = readText(inPath);
   std::string expected = readText(sourcePath("tests/passes/golden/blocked_layout.out.bir"));
   auto graph = parseGraph(input, inPath);
-  runPipeline(*graph, "blocked-layout{block=8}");
+  runPipeline(*graph, "blocked-layout{block=8,convs=pointwise+strided+other}");
   CHECK(printGraph(*graph) == expected);
   CHECK(printGraph(*parseGraph(expected, "blocked_layout.out.bir")) == expected);
 
@@ -55,8 +57,13 @@ TEST_CASE("passes: golden blocked-layout") {
   fillTestWeights(*before);
   std::vector<Tensor> inputs = deterministicInputs(*before);
   NamedOutputs reference = runForCheck(*before, inputs);
-  runPipeline(*before, "blocked-layout{block=8, convs=all}");
-  CHECK(opCounts(*before)["reorder"] == 4);
+  runPipeline(*before, "blocked-layout{block=8}");
+  // Every conv kind by default: reorders for the input and %c for the output only; the
+  // Winograd-shaped %d, the depthwise %e and the add join, and the 12-channel %g reads the
+  // region and writes nchw.
+  CHECK(opCounts(*before)["reorder"] == 2);
+  CHECK(before->find("g")->producer->attrString("layout") == "nchw");
+  CHECK(before->find("e")->type.channelBlock == 8);
   auto problem = compareOutputs(reference, runForCheck(*before, inputs), 1e-6);
   CHECK_MESSAGE(!problem, *problem);
 }
@@ -86,10 +93,24 @@ TEST_CASE("ir: layouts are verified") {
   CHECK(verifyText(std::string(head) + R"(%b = reorder(%x) {layout="nchw4c"}
     %r = reorder(%b) {layout="nchw"}
     return y = %b })").find("output 'y' is f32[1,12,4,4] nchw4c; outputs are nchw") != std::string::npos);
+  // groups = channels / 2 stays nchw; groups == channels with a channel multiplier is blocked.
+  CHECK(verifyText(R"(graph @g(%x: f32[1,12,4,4]) {
+    weight @w2 : f32[24,2,3,3]
+    %b = reorder(%x) {layout="nchw4c"}
+    %d = conv2d(%b, @w2) {pads=[1,1,1,1], groups=6}
+    %r = reorder(%d) {layout="nchw"}
+    return y = %r })").find("node %d (conv2d): operand layout nchw4c: grouped convs run in nchw only") !=
+        std::string::npos);
+  CHECK(verifyText(R"(graph @g(%x: f32[1,12,4,4]) {
+    weight @w6 : f32[72,1,3,3]
+    %b = reorder(%x) {layout="nchw4c"}
+    %d = conv2d(%b, @w6) {pads=[1,1,1,1], groups=12}
+    %r = reorder(%d) {layout="nchw"}
+    return y = %r })") == "");
   CHECK(verifyText(std::string(head) + R"(%b = reorder(%x) {layout="nchw4c"}
     %d = conv2d(%b, @w) {pads=[1,1,1,1], groups=12}
     %r = reorder(%d) {layout="nchw"}
-    return y = %r })").find("grouped and depthwise convs run in nchw only") != std::string::npos);
+    return y = %r })") == "");
   CHECK(verifyText(std::string(head) + R"(%b = reorder(%x) {layout="nchw4c"}
     %s = add(%b, %x)
     return y = %s })").find("have different layouts; insert a reorder") != std::string::npos);
@@ -101,6 +122,39 @@ TEST_CASE("ir: layouts are verified") {
     %r = reorder(%b) {layout="nchw"}
     return y = %r })").find("annotated f32[1,12,4,4] nchw2c but its op rule gives f32[1,12,4,4] nchw4c") !=
         std::string::npos);
+}
+
+TEST_CASE("passes: a depthwise conv, a max_pool and a concat join a blocked region") {
+  // Only the 1x1 convs start regions (convs=pointwise); the depthwise conv, the pool and the
+  // concat join because their operands are blocked, so the region spans the graph.
+  std::string text = R"(graph @g(%x: f32[1,16,12,37]) {
+    weight @w1 : f32[16,16,1,1]
+    weight @wd : f32[16,1,3,3]
+    weight @bd : f32[16]
+    weight @w2 : f32[8,32,1,1]
+    %a = conv2d(%x, @w1)
+    %dw = fused_conv(%a, @wd, @bd) {pads=[1,1,1,1], groups=16, activation="relu"}
+    %pool = max_pool(%dw) {kernel=[3,3], stride=[2,2], pads=[1,1,1,1]}
+    %skip = avg_pool(%a) {kernel=[3,3], stride=[2,2], pads=[1,1,1,1]}
+    %cat = concat(%pool, %skip)
+    %y = conv2d(%cat, @w2)
+    return y = %y })";
+  auto graph = parseGraph(text, "joins.bir");
+  testing::fillWeightsForTest(*graph, 3);
+  Tensor input = testing::testInput(graph->inputs()[0]->type.shape, 4);
+  Tensor expected = interpret(*graph, std::span<const Tensor>(&input, 1))[0];
+  runPipeline(*graph, "blocked-layout{block=8,convs=pointwise}");
+  for (const char *name : {"a", "dw", "pool", "skip", "cat", "y"})
+    CHECK_MESSAGE(graph->find(name)->type.channelBlock == 8, name);
+  CHECK(opCounts(*graph)["reorder"] == 2);
+  testing::CompiledModel compiled(*graph, "blocked_joins", 2);
+  CHECK(testing::relativeError(compiled.run(input), expected) < 1e-5);
+  std::map<std::string, int> families;
+  for (const KernelStat &kernel : compiled.stats().kernels) ++families[kernel.family];
+  CHECK(families["conv_blocked_depthwise"] == 1);
+  CHECK(families["max_pool_blocked"] == 1);
+  CHECK(families["avg_pool_blocked"] == 1);
+  CHECK(families["concat_blocked"] == 1);
 }
 
 TEST_CASE("passes: compiled bisenetv1_resnet18 with blocked-layout") {

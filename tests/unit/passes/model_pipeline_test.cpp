@@ -73,7 +73,9 @@ void checkDefaultPipeline(const std::string &model, const std::map<std::string, 
                 << plan.totalBytes << " bytes, most live at once " << plan.liveBytes << ", "
                 << plan.inPlace << " in place");
   CHECK(plan.peakBytes < plan.totalBytes);
-  CHECK(plan.peakBytes == plan.liveBytes);  // no fragmentation on these graphs
+  // Little fragmentation: V1's pixel-major image copy lives from the context path's stem to
+  // the spatial path's, which leaves a gap on ResNet18 (8%).
+  CHECK(plan.peakBytes <= plan.liveBytes * 11 / 10);
   std::vector<Tensor> inputs = deterministicInputs(*graph);
   std::vector<Tensor> plain = interpret(*graph, inputs);
   std::vector<Tensor> arena = interpretInArena(*graph, inputs, plan.peakBytes);
@@ -84,23 +86,26 @@ void checkDefaultPipeline(const std::string &model, const std::map<std::string, 
   }
 }
 
-/// Op histograms after the default pipeline.
+/// Op histograms after the default pipeline. Its blocked layout covers each whole network:
+/// the reorders are the image's pixel-major copy for the stems, plus (V2's 8-channel stem
+/// branch, Xception39's 8-channel convs) copies around convs whose channels are not whole
+/// blocks of 16.
 const std::map<std::string, std::map<std::string, int>> kExpectedCounts = {
     {"bisenetv1_resnet18",
      {{"add", 1}, {"arm", 2}, {"conv2d", 4}, {"ffm", 1}, {"fused_conv", 27},
-      {"global_avg_pool", 1}, {"max_pool", 1}, {"resize", 3}}},
+      {"global_avg_pool", 1}, {"max_pool", 1}, {"reorder", 1}, {"resize", 3}}},
     {"bisenetv1_resnet101",
      {{"add", 1}, {"arm", 2}, {"conv2d", 5}, {"ffm", 1}, {"fused_conv", 112},
-      {"global_avg_pool", 1}, {"log_softmax", 1}, {"max_pool", 1}, {"resize", 3}}},
+      {"global_avg_pool", 1}, {"log_softmax", 1}, {"max_pool", 1}, {"reorder", 1}, {"resize", 3}}},
     {"bisenetv1_xception39",
      {{"add", 1}, {"arm", 2}, {"conv2d", 55}, {"ffm", 1}, {"fused_conv", 59},
-      {"global_avg_pool", 1}, {"log_softmax", 1}, {"max_pool", 1}, {"resize", 3}}},
+      {"global_avg_pool", 1}, {"log_softmax", 1}, {"max_pool", 1}, {"reorder", 3}, {"resize", 3}}},
     {"bisenetv2",
      {{"avg_pool", 1}, {"bga", 1}, {"concat", 1}, {"context_embedding", 1}, {"conv2d", 16},
-      {"fused_conv", 38}, {"max_pool", 1}, {"resize", 1}}},
+      {"fused_conv", 38}, {"max_pool", 1}, {"reorder", 2}, {"resize", 1}}},
     {"bisenetv2_large",
      {{"avg_pool", 1}, {"bga", 1}, {"concat", 1}, {"context_embedding", 1}, {"conv2d", 16},
-      {"fused_conv", 76}, {"max_pool", 1}, {"resize", 1}}},
+      {"fused_conv", 76}, {"max_pool", 1}, {"reorder", 1}, {"resize", 1}}},
 };
 
 /// A copy of `graph` in which every input, weight and node is called n<i> / w<i> and the
