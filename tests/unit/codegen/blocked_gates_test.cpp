@@ -6,7 +6,7 @@
 // counts the kernel families, so none can pass on the NCHW gates behind reorders. Then: ARM
 // gives the NCHW kernel's bits, the verifier's errors for gates that cannot be blocked, and
 // the blocked-layout pass keeping a chain of the three gates in one region.
-#include "compiled_model.h"
+#include "blocked_checks.h"
 
 #include "ir/error.h"
 #include "ir/layout_rules.h"
@@ -24,27 +24,6 @@ using namespace bisc;
 using namespace bisc::testing;
 
 namespace {
-
-/// Compiles `text` with 1 and 2 threads; checks it against the interpreter and the count of
-/// every family in `families`.
-void checkKernels(const std::string &name, const std::string &text, const std::map<std::string, int> &families) {
-  for (const ThreadedRun &run : compileWithThreads(name, text, 11, 5)) {
-    INFO(name << " threads=" << run.threads << " error=" << run.error);
-    CHECK(run.error < 1e-5);
-    for (const auto &[family, count] : families)
-      CHECK_MESSAGE(std::count(run.families.begin(), run.families.end(), family) == count, family);
-  }
-}
-
-/// x -> reorder to nchw{c}c (%xb) -> `body` (which defines %y, blocked) -> reorder to nchw.
-std::string blockedGraph(int c, const std::string &input, const std::string &weights, const std::string &body) {
-  return fmt::format(R"(graph @g(%x: f32[{}]) {{
-    {}
-    %xb = reorder(%x) {{layout="nchw{}c"}}
-    {}
-    %out = reorder(%y) {{layout="nchw"}}
-    return y = %out }})", input, weights, c, body);
-}
 
 std::string armWeights(int channels) {
   return fmt::format("weight @w : f32[{0},{0},1,1]\n    weight @b : f32[{0}]", channels);

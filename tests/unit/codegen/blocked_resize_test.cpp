@@ -5,7 +5,7 @@
 // last, and bga (nearest and bilinear, right1 at left2's size or another one). Each test checks
 // the blocked kernel families ran, so none can pass through an nchw fallback. Last, the
 // blocked-layout pass lets these ops join a region instead of reordering around them.
-#include "compiled_model.h"
+#include "blocked_checks.h"
 
 #include "../passes/pass_test_util.h"
 
@@ -19,26 +19,6 @@ using namespace bisc;
 using namespace bisc::testing;
 
 namespace {
-
-/// Compiles `text` with 1 and 2 threads; checks it against the interpreter and that every
-/// family in `families` ran (with its count), so nothing fell back to an nchw kernel.
-void checkKernels(const std::string &name, const std::string &text, const std::map<std::string, int> &families) {
-  for (const ThreadedRun &run : compileWithThreads(name, text, 17, 3)) {
-    INFO(name << " threads=" << run.threads);
-    CHECK(run.error < 1e-5);
-    for (const auto &[family, count] : families)
-      CHECK_MESSAGE(std::count(run.families.begin(), run.families.end(), family) == count, family);
-  }
-}
-
-/// x -> reorder to nchw{c}c (%xb) -> `body` (which defines %y, blocked) -> reorder to nchw.
-std::string blockedGraph(int c, const std::string &input, const std::string &body) {
-  return fmt::format(R"(graph @g(%x: f32[{}]) {{
-    %xb = reorder(%x) {{layout="nchw{}c"}}
-    {}
-    %out = reorder(%y) {{layout="nchw"}}
-    return y = %out }})", input, c, body);
-}
 
 const char *const kModes[] = {"", "mode=\"bilinear\"", "mode=\"bilinear\", align_corners=true"};
 
@@ -71,7 +51,7 @@ TEST_CASE("codegen: blocked resize by a scale, up and down, integer and non-inte
                                      attrs(mode, "scale=[0.5,0.5]"), attrs(mode, "scale=[1.0,3.0]"));
       checkKernels(fmt::format("blk_resize_scale_c{}_{}", c, modeTag(mode)),
                    blockedGraph(c, fmt::format("2,{},5,7", 2 * c), body),
-                   {{"resize_blocked", 4}, {"reorder", 2}});
+                   {{"resize_blocked", 4}, {"reorder", 2}}, 17, 3);
     }
 }
 
@@ -87,7 +67,7 @@ TEST_CASE("codegen: blocked resize to a like operand's size, odd and non-integer
         %y = add(%a, %b))", attrs(mode));
       checkKernels(fmt::format("blk_resize_like_c{}_{}", c, modeTag(mode)),
                    blockedGraph(c, fmt::format("1,{},11,17", c), body),
-                   {{"resize_blocked", 2}, {"avg_pool_blocked", 2}});
+                   {{"resize_blocked", 2}, {"avg_pool_blocked", 2}}, 17, 3);
     }
 }
 
@@ -104,7 +84,7 @@ TEST_CASE("codegen: blocked resize_add and resize_mul") {
           %y = {0}(%b, %a) {2})", op, attrs(mode, "scale=[3.0,3.0]"), attrs(mode));
         checkKernels(fmt::format("blk_{}_c{}_{}", op, c, modeTag(mode)),
                      blockedGraph(c, fmt::format("2,{},11,17", 2 * c), body),
-                     {{std::string(op) + "_blocked", 3}});
+                     {{std::string(op) + "_blocked", 3}}, 17, 3);
       }
 }
 
@@ -125,7 +105,7 @@ TEST_CASE("codegen: blocked resize_concat with the resized operand first, middle
                                      attrs(mode, "resized=2, scale=[2.0,2.0]"));
       checkKernels(fmt::format("blk_rcat_c{}_{}", c, modeTag(mode)),
                    blockedGraph(c, fmt::format("2,{},10,14", c), body),
-                   {{"resize_concat_blocked", 3}, {"concat_blocked", 2}});
+                   {{"resize_concat_blocked", 3}, {"concat_blocked", 2}}, 17, 3);
     }
 }
 
@@ -150,7 +130,7 @@ TEST_CASE("codegen: blocked bga, nearest and bilinear, one or two resizes") {
           bga("p", 4, attrs(mode, "scale=[4.0,4.0]")) + "\n" + bga("q", 4, attrs(mode)) + "\n%y = add(%p, %q)";
       checkKernels(fmt::format("blk_bga_c{}_{}", c, modeTag(mode)),
                    blockedGraph(c, fmt::format("2,{},8,12", 2 * c), quarter),
-                   {{"bga_blocked_small", 2}, {"bga_blocked", 2}});
+                   {{"bga_blocked_small", 2}, {"bga_blocked", 2}}, 17, 3);
       // Odd 9x13: left2 2x3 and right1 4x6, two resizes by non-integer ratios.
       checkKernels(fmt::format("blk_bga_mixed_c{}_{}", c, modeTag(mode)),
                    blockedGraph(c, fmt::format("1,{},9,13", c), bga("y", 2, attrs(mode))),
@@ -185,5 +165,5 @@ TEST_CASE("codegen: blocked-layout lets the resize family and bga join a region"
                 {"resize_add_blocked", 1},
                 {"resize_mul_blocked", 1},
                 {"bga_blocked", 1},
-                {"reorder", 2}});
+                {"reorder", 2}}, 17, 3);
 }

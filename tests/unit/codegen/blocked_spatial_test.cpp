@@ -5,7 +5,7 @@
 // with a channel multiplier (groups == input channels, 2, 3 or 6 outputs each), max / avg
 // pooling (ceil_mode, count_include_pad, dilation), global_avg_pool, channel concat, add / mul
 // by a per-channel vector, and the verifier's error for a grouping that stays nchw.
-#include "compiled_model.h"
+#include "blocked_checks.h"
 
 #include "ir/error.h"
 #include "ir/parser.h"
@@ -20,27 +20,6 @@ using namespace bisc;
 using namespace bisc::testing;
 
 namespace {
-
-/// Compiles `text` with 1 and 2 threads; checks it against the interpreter and that every
-/// family in `families` ran (with its count), so nothing fell back to an nchw kernel.
-void checkKernels(const std::string &name, const std::string &text, const std::map<std::string, int> &families) {
-  for (const ThreadedRun &run : compileWithThreads(name, text, 11, 5)) {
-    INFO(name << " threads=" << run.threads);
-    CHECK(run.error < 1e-5);
-    for (const auto &[family, count] : families)
-      CHECK_MESSAGE(std::count(run.families.begin(), run.families.end(), family) == count, family);
-  }
-}
-
-/// x -> reorder to nchw{c}c -> `body` (which defines %y, blocked) -> reorder to nchw.
-std::string blockedGraph(int c, const std::string &input, const std::string &weights, const std::string &body) {
-  return fmt::format(R"(graph @g(%x: f32[{}]) {{
-    {}
-    %xb = reorder(%x) {{layout="nchw{}c"}}
-    {}
-    %out = reorder(%y) {{layout="nchw"}}
-    return y = %out }})", input, weights, c, body);
-}
 
 std::string depthwiseWeights(int channels, int kernel) {
   return fmt::format("weight @w : f32[{0},1,{1},{1}]\n    weight @b : f32[{0}]", channels, kernel);
