@@ -1,13 +1,18 @@
 /*===- thread_pool.c - A fixed pool of pthreads for parallel_for ---------===*
  *
  * Each kernel is one parallel_for over its outer axis. Workers sleep on a condition variable
- * between kernels; the caller takes chunk 0 itself, so 1 thread never spawns or locks.
+ * between kernels; the caller works alongside them, so 1 thread never spawns or locks.
+ * Threads take chunks from a shared counter (guided: each takes a 1/(2 threads) share of what
+ * is left), not fixed equal shares: on a shared machine one core is often slower for a while,
+ * and fixed shares make every kernel wait for it. Chunks are contiguous, so neighbouring rows
+ * still run on one thread.
  * With profiling on, each parallel_for is timed as a whole (the wall time of its slowest
  * chunk); off, it costs one well-predicted branch.
  *===----------------------------------------------------------------------===*/
 #include "bisc_runtime.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -23,26 +28,29 @@ struct bisc_pool {
   bisc_kernel_fn kernel;
   void **frame;
   int64_t count;
+  _Atomic int64_t next; /* the first iteration no thread has taken yet */
   double *profile_seconds; /* NULL: not profiling */
 };
 
 enum { BISC_WORKER_STACK_BYTES = 8 << 20 };
 
-typedef struct {
-  bisc_pool *pool;
-  int index;
-} worker_arg;
-
-static void run_chunk(bisc_pool *pool, int index) {
-  int64_t count = pool->count, threads = pool->threads;
-  int64_t begin = count * index / threads, end = count * (index + 1) / threads;
-  if (begin < end) pool->kernel(pool->frame, begin, end);
+/* Runs chunks of the current job until none is left. */
+static void run_chunks(bisc_pool *pool) {
+  int64_t count = pool->count, share = 2 * (int64_t)pool->threads;
+  for (;;) {
+    int64_t begin = atomic_load_explicit(&pool->next, memory_order_relaxed), chunk;
+    do {
+      if (begin >= count) return;
+      chunk = (count - begin) / share;
+      if (chunk < 1) chunk = 1;
+    } while (!atomic_compare_exchange_weak_explicit(&pool->next, &begin, begin + chunk, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    pool->kernel(pool->frame, begin, begin + chunk);
+  }
 }
 
 static void *worker_main(void *raw) {
-  worker_arg arg = *(worker_arg *)raw;
-  free(raw);
-  bisc_pool *pool = arg.pool;
+  bisc_pool *pool = raw;
   uint64_t seen = 0;
   pthread_mutex_lock(&pool->lock);
   for (;;) {
@@ -50,7 +58,7 @@ static void *worker_main(void *raw) {
     if (pool->stop) break;
     seen = pool->generation;
     pthread_mutex_unlock(&pool->lock);
-    run_chunk(pool, arg.index);
+    run_chunks(pool);
     pthread_mutex_lock(&pool->lock);
     if (--pool->pending == 0) pthread_cond_signal(&pool->work_done);
   }
@@ -76,13 +84,7 @@ int BISC_SYM(rt_pool_create)(bisc_pool **out, int threads) {
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, BISC_WORKER_STACK_BYTES);
   for (int i = 1; i < pool->threads; ++i) {
-    worker_arg *arg = malloc(sizeof *arg);
-    if (arg) {
-      arg->pool = pool;
-      arg->index = i;
-    }
-    if (!arg || pthread_create(&pool->workers[i], &attr, worker_main, arg) != 0) {
-      free(arg);
+    if (pthread_create(&pool->workers[i], &attr, worker_main, pool) != 0) {
       pthread_attr_destroy(&attr);
       pool->threads = i; /* destroy joins the ones that started */
       BISC_SYM(rt_pool_destroy)(pool);
@@ -117,11 +119,12 @@ static void parallel_for(bisc_pool *pool, bisc_kernel_fn kernel, void **frame, i
   pool->kernel = kernel;
   pool->frame = frame;
   pool->count = count;
+  atomic_store_explicit(&pool->next, 0, memory_order_relaxed);
   pool->pending = pool->threads - 1;
   pool->generation++;
   pthread_cond_broadcast(&pool->work_ready);
   pthread_mutex_unlock(&pool->lock);
-  run_chunk(pool, 0);
+  run_chunks(pool);
   pthread_mutex_lock(&pool->lock);
   while (pool->pending > 0) pthread_cond_wait(&pool->work_done, &pool->lock);
   pthread_mutex_unlock(&pool->lock);

@@ -26,7 +26,7 @@ struct AutotuneOptions {
   double budgetSeconds = 90;  ///< for the whole graph (each kernel times at least two candidates)
   int runs = 5;               ///< timed runs per candidate (after one warm-up); the median counts
   int maxCandidates = 8;      ///< per kernel, the default included
-  /// Threads a candidate runs on (the runtime's static split of the parallel axis): the
+  /// Threads a candidate runs on (split over the parallel axis as the runtime's pool does): the
   /// thread count the model will run with. 1 (the runtime's default) is the least noisy.
   int threads = 1;
   std::function<void(const std::string &)> log;  ///< one line per tuned kernel, if set

@@ -10,7 +10,7 @@ namespace bisc {
 namespace {
 
 /// Fewer parallel iterations than this (or than the default schedule gives, if fewer) leave
-/// threads idle or unbalanced under the runtime's static split.
+/// the runtime's pool too few chunks to balance its threads.
 constexpr int64_t kMinParallelIterations = 48;
 constexpr int64_t kRowTiles[] = {1, 2, 4, 8};
 

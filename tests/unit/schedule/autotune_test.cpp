@@ -47,7 +47,7 @@ TEST_CASE("schedule autotune: tunes a tiny graph, and compiles with the file reu
   AutotuneOptions options;
   options.budgetSeconds = 4;
   options.runs = 3;
-  options.threads = 2; // the runtime's static split over two threads
+  options.threads = 2; // split over two threads as the runtime's pool does
   AutotuneReport report = autotune(*graph, target, table, options);
   CHECK(report.kernels == 2);
   CHECK(report.tuned == 2);
