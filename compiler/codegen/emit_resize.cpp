@@ -166,6 +166,12 @@ int64_t resizeBandRows(const ResizeTaps &taps, int64_t pixelsPerBand) {
   return std::clamp<int64_t>(pixelsPerBand / std::max<int64_t>(taps.outW, 1), 1, std::max<int64_t>(taps.outH, 1));
 }
 
+/// Outputs at least this large are written with streaming (non-temporal) stores: a tensor
+/// this size would not stay in cache for its reader anyway (it is the logits of a x8
+/// upsampling), and skipping the read-for-ownership of every line makes the kernel, which
+/// only writes, 1.5-2x faster (bench: V2's final resize at 512x1024).
+constexpr int64_t kStreamingStoreBytes = 8 << 20;
+
 KernelSpec emitResize(const Node &node, EmitContext &context) {
   const Shape &in = node.inputs[0]->type.shape, &out = node.result->type.shape;
   ResizeTaps taps = resizeTaps(node, in, out, *context.buffers.blob);
@@ -175,7 +181,10 @@ KernelSpec emitResize(const Node &node, EmitContext &context) {
   int64_t bandRows = resizeBandRows(taps, 64 * 1024), bands = (out[2] + bandRows - 1) / bandRows;
   spec.schedule.parallelCount = out[0] * out[1] * bands;
   const Value *x = node.inputs[0], *y = node.result;
-  int64_t lanes = context.defaults.vectorWidth;
+  int64_t lanes = context.defaults.vectorWidth, vectorBytes = lanes * 4;
+  bool streaming = node.result->type.elements() * 4 >= kStreamingStoreBytes;
+  // Whole-vector rows keep every vector store on a vector boundary when the output's base is.
+  bool rowsWholeVectors = out[3] % lanes == 0;
 
   spec.body = [=](KernelBuilder &k, llvm::Value *iteration) {
     auto &ir = k.ir();
@@ -183,14 +192,23 @@ KernelSpec emitResize(const Node &node, EmitContext &context) {
     llvm::Value *firstRow = k.mul(ir.CreateSRem(iteration, k.i64(bands)), bandRows);
     llvm::Value *inPlane = k.element(k.base(x), k.mul(plane, in[2] * in[3]));
     llvm::Value *outPlane = k.element(k.base(y), k.mul(plane, out[2] * out[3]));
-    RowResizer resizer(k, taps, lanes);
-    resizer.beginPlane();
-    k.loop(firstRow, k.minI(k.add(firstRow, bandRows), k.i64(out[2])), [&](llvm::Value *oh) {
-      llvm::Value *outRow = k.element(outPlane, k.mul(oh, out[3]));
-      resizer.row(inPlane, oh, [&](llvm::Value *ow, llvm::Value *value, int64_t) {
-        ir.CreateAlignedStore(value, k.element(outRow, ow), llvm::Align(4));
+    auto emitRows = [&](llvm::Align align) {
+      RowResizer resizer(k, taps, lanes);
+      resizer.beginPlane();
+      k.loop(firstRow, k.minI(k.add(firstRow, bandRows), k.i64(out[2])), [&](llvm::Value *oh) {
+        llvm::Value *outRow = k.element(outPlane, k.mul(oh, out[3]));
+        resizer.row(inPlane, oh, [&](llvm::Value *ow, llvm::Value *value, int64_t) {
+          llvm::StoreInst *store = ir.CreateAlignedStore(value, k.element(outRow, ow), align);
+          if (streaming) k.markNontemporal(store);
+        });
       });
-    });
+    };
+    if (!streaming || !rowsWholeVectors) return emitRows(llvm::Align(4));
+    // An aligned output (the caller's logits need not be) gets whole-vector streaming stores;
+    // otherwise the backend splits each into 8-byte ones, still faster than cached stores.
+    llvm::Value *misalignment = ir.CreateAnd(ir.CreatePtrToInt(k.base(y), ir.getInt64Ty()), k.i64(vectorBytes - 1));
+    k.ifThenElse(ir.CreateICmpEQ(misalignment, k.i64(0)), [&] { emitRows(llvm::Align(uint64_t(vectorBytes))); },
+                 [&] { emitRows(llvm::Align(4)); });
   };
   return spec;
 }

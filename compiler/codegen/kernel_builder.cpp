@@ -93,6 +93,11 @@ llvm::Value *KernelBuilder::stackSlot(llvm::Type *type) {
   return atEntry.CreateAlloca(type);
 }
 
+void KernelBuilder::markNontemporal(llvm::StoreInst *store) {
+  llvm::Metadata *one = llvm::ConstantAsMetadata::get(builder_.getInt32(1));
+  store->setMetadata(llvm::LLVMContext::MD_nontemporal, llvm::MDNode::get(context(), one));
+}
+
 void KernelBuilder::ifThen(llvm::Value *cond, const std::function<void()> &then) {
   llvm::Function *function = builder_.GetInsertBlock()->getParent();
   llvm::BasicBlock *thenBlock = llvm::BasicBlock::Create(context(), "then", function);

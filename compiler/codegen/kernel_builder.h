@@ -92,6 +92,9 @@ public:
   /// A read prefetch of the cache line at `pointer` into every cache level; it never faults,
   /// so pointers past a tensor's end are harmless.
   void prefetch(llvm::Value *pointer);
+  /// Marks a store as streaming (non-temporal): it bypasses the caches and skips the line's
+  /// read-for-ownership.
+  void markNontemporal(llvm::StoreInst *store);
 
   /// if (cond) then()
   void ifThen(llvm::Value *cond, const std::function<void()> &then);

@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstddef>
+#include <cstring>
 #include <filesystem>
 
 namespace bisc::testing {
@@ -72,6 +74,19 @@ Tensor CompiledModel::run(const Tensor &input) {
   int status = reinterpret_cast<RunFn>(symbol("run"))(ctx_, input.f32().data(), size_t(input.elements()),
                                                       out.f32().data(), size_t(out.elements()));
   if (status != 0) fail("{}_run failed with status {}", name_, status);
+  return out;
+}
+
+Tensor CompiledModel::run(const Tensor &input, size_t byteOffset) {
+  Tensor out(output_);
+  size_t bytes = size_t(out.elements()) * sizeof(float);
+  std::vector<std::byte> buffer(bytes + 128);
+  auto address = reinterpret_cast<uintptr_t>(buffer.data());
+  auto *logits = reinterpret_cast<float *>((address + 63) / 64 * 64 + byteOffset);
+  int status = reinterpret_cast<RunFn>(symbol("run"))(ctx_, input.f32().data(), size_t(input.elements()), logits,
+                                                      size_t(out.elements()));
+  if (status != 0) fail("{}_run failed with status {}", name_, status);
+  std::memcpy(out.f32().data(), logits, bytes);
   return out;
 }
 

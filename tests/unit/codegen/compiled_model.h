@@ -24,6 +24,9 @@ public:
 
   /// Runs to logits; the input must have the graph's input shape.
   Tensor run(const Tensor &input);
+  /// The same, writing the logits `byteOffset` bytes past a 64-byte boundary (the caller's
+  /// logits may have any float alignment).
+  Tensor run(const Tensor &input, size_t byteOffset);
   std::vector<uint8_t> runLabels(const Tensor &input);
   const CompileStats &stats() const { return stats_; }
 

@@ -5,6 +5,7 @@
 #include "ir/parser.h"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 using namespace bisc;
 using namespace bisc::testing;
@@ -91,6 +92,25 @@ TEST_CASE("codegen: resize and concat") {
     %b = resize(%x) {scale=[4.0,4.0]}
     %c = resize(%b, %a) {mode="bilinear"}
     return y = %c })") < 1e-5);
+}
+
+TEST_CASE("codegen: a resize with an output past the streaming size, aligned or not") {
+  // 4 x 512 x 1024 floats = 8 MiB: written with streaming stores, whole vectors when the
+  // logits sit on a 64-byte boundary, split ones when not; a width of 1032 is not whole vectors.
+  for (const char *width : {"128", "129"}) {
+    std::string text = fmt::format(R"(graph @g(%x: f32[1,4,64,{}]) {{
+      %y = resize(%x) {{mode="bilinear", scale=[8.0,8.0]}}
+      return y = %y }})", width);
+    auto graph = parseGraph(text, "resize_streaming.bir");
+    Tensor input = testInput(graph->inputs()[0]->type.shape, 3);
+    Tensor expected = interpret(*graph, std::span<const Tensor>(&input, 1))[0];
+    CompiledModel model(*graph, fmt::format("resize_streaming_{}", width), 2);
+    for (size_t offset : {0, 4, 32}) {
+      CAPTURE(width);
+      CAPTURE(offset);
+      CHECK(relativeError(model.run(input, offset), expected) < 1e-6);
+    }
+  }
 }
 
 TEST_CASE("codegen: softmax, log_softmax and labels") {
