@@ -36,8 +36,15 @@ KernelSpec emitBlockedConv(const Node &node, EmitContext &context);
 /// 3x3, stride 1, undilated, input and output blocked, with enough channels to amortise the
 /// transforms.
 bool blockedWinogradApplies(const Node &node);
-/// Emits `node` with `epilogue`; requires blockedWinogradApplies().
+/// Emits `node` with `epilogue` as one kernel; requires blockedWinogradApplies().
 KernelSpec emitBlockedWinogradConv(const Node &node, const ConvEpilogue &epilogue, EmitContext &context);
+/// The same, as two kernels (input transform into scratch memory, then GEMM and output
+/// transform) where that reads the transformed weights fewer times: deep layers, few tiles.
+std::vector<KernelSpec> emitBlockedWinogradKernels(const Node &node, const ConvEpilogue &epilogue,
+                                                   EmitContext &context);
+/// The kernels of a blocked dense conv node: emitBlockedWinogradKernels where Winograd
+/// applies, else emitBlockedConv.
+std::vector<KernelSpec> emitBlockedConvKernels(const Node &node, EmitContext &context);
 KernelSpec emitReorder(const Node &node, EmitContext &context);
 
 /// Bias, activation and residual of a blocked conv2d / fused_conv; throws naming the node for

@@ -392,4 +392,10 @@ KernelSpec emitBlockedConv(const Node &node, EmitContext &context) {
   return spec;
 }
 
+std::vector<KernelSpec> emitBlockedConvKernels(const Node &node, EmitContext &context) {
+  if (node.attrInt("groups") == 1 && blockedWinogradApplies(node))
+    return emitBlockedWinogradKernels(node, blockedEpilogue(node), context);
+  return {emitBlockedKernel(node, context)};
+}
+
 } // namespace bisc

@@ -52,6 +52,10 @@ std::vector<KernelSpec> emitNodeKernels(const Node &node, EmitContext &context) 
   case OpId::bga:
     if (usesBlockedLayout(node)) return emitBlockedBga(node, context);
     return {emitKernel(node, context)};
+  case OpId::conv2d:
+  case OpId::fused_conv:
+    if (usesBlockedLayout(node)) return emitBlockedConvKernels(node, context);
+    return {emitKernel(node, context)};
   default: return {emitKernel(node, context)};
   }
 }
