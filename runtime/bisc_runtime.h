@@ -41,7 +41,8 @@ typedef struct bisc_pool bisc_pool;
 /* Thread pool: `threads` - 1 workers plus the calling thread; 1 spawns none. */
 int BISC_SYM(rt_pool_create)(bisc_pool **pool, int threads);
 void BISC_SYM(rt_pool_destroy)(bisc_pool *pool);
-/* Called by generated code: splits [0, count) into contiguous chunks, one per thread.
+/* Called by generated code: runs [0, count) as contiguous chunks that the threads take from a
+ * shared counter until none is left (each chunk one kernel call with its [begin, end)).
  * `kernel_index` is the kernel's row in the graph_kernel_* tables (the profile's key). */
 void BISC_SYM(rt_parallel_for)(bisc_pool *pool, bisc_kernel_fn kernel, void **frame, int64_t count,
                                int64_t kernel_index);
