@@ -2,15 +2,15 @@
 
 Direct dense convolutions (family conv_blocked, and the NCHW microkernel / packed families)
 are compute-bound: each gets its fraction of the FMA peak (its MACs x 2 / time / peak).
-Depthwise and grouped convs, pooling and resizes are memory-bound: each gets the ratio of its
-time to the time its bytes (what its node reads and writes once) take at the copy bandwidth,
-so 1.0 is the bandwidth bound and below 1.0 means the bytes came from cache. Kernels under
+Blocked depthwise and grouped convs, pooling and resizes are memory-bound: each gets the
+ratio of its time to the time its bytes (what its node reads and writes once) take at the
+copy bandwidth, so 1.0 is the bandwidth bound and below 1.0 means the bytes came from cache. Kernels under
 `min_share` of the run are summed, not listed (their figures are mostly call overhead).
 """
 
 DIRECT_CONV = ("conv_blocked", "conv_microkernel", "conv_packed")
-MEMORY_BOUND = ("conv_blocked_depthwise", "conv_blocked_grouped", "conv_depthwise", "max_pool", "avg_pool",
-                "global_avg_pool", "resize")
+MEMORY_BOUND = ("conv_blocked_depthwise", "conv_blocked_grouped", "max_pool", "avg_pool", "global_avg_pool",
+                "resize")
 
 
 def last_table(stderr):

@@ -19,8 +19,9 @@ namespace bisc {
 /// True if `node` reads or writes a blocked value (emitBlockedKernel() must take it).
 bool usesBlockedLayout(const Node &node);
 
-/// The kernel of a node that uses a blocked layout: reorder, dense and depthwise conv,
-/// pooling, concat, elementwise, the resize family; throws naming the node for anything else.
+/// The kernel of a node that uses a blocked layout: reorder, depthwise conv, pooling, concat,
+/// elementwise, the resize family; throws naming the node for anything else (a dense conv,
+/// which may be several kernels, goes through emitNodeKernels to emitBlockedConv).
 KernelSpec emitBlockedKernel(const Node &node, EmitContext &context);
 
 /// Register block of the blocked conv and Winograd GEMM: `blocks` output vectors (at most
@@ -30,21 +31,19 @@ struct BlockedConvBlocking {
 };
 BlockedConvBlocking blockedConvBlocking(int64_t ocBlocks, int64_t maxBlocks, const Schedule &defaults);
 
-KernelSpec emitBlockedConv(const Node &node, EmitContext &context);
+/// A dense (groups 1) conv2d / fused_conv: Winograd's kernels where blockedWinogradApplies(),
+/// else the register-blocked direct conv; dispatched by emitNodeKernels.
+std::vector<KernelSpec> emitBlockedConv(const Node &node, EmitContext &context);
 
 /// True if the blocked dense conv `node` runs as Winograd F(4x4,3x3) (emit_blocked_winograd.cpp):
 /// 3x3, stride 1, undilated, input and output blocked, with enough channels to amortise the
 /// transforms.
 bool blockedWinogradApplies(const Node &node);
-/// Emits `node` with `epilogue` as one kernel; requires blockedWinogradApplies().
-KernelSpec emitBlockedWinogradConv(const Node &node, const ConvEpilogue &epilogue, EmitContext &context);
-/// The same, as two kernels (input transform into scratch memory, then GEMM and output
-/// transform) where that reads the transformed weights fewer times: deep layers, few tiles.
-std::vector<KernelSpec> emitBlockedWinogradKernels(const Node &node, const ConvEpilogue &epilogue,
-                                                   EmitContext &context);
-/// The kernels of a blocked dense conv node: emitBlockedWinogradKernels where Winograd
-/// applies, else emitBlockedConv.
-std::vector<KernelSpec> emitBlockedConvKernels(const Node &node, EmitContext &context);
+/// Emits `node` with `epilogue`; requires blockedWinogradApplies(). One kernel, or two (input
+/// transform into scratch memory, then GEMM and output transform) for deep layers with few
+/// tiles, where that reads the transformed weights once.
+std::vector<KernelSpec> emitBlockedWinogradConv(const Node &node, const ConvEpilogue &epilogue,
+                                                EmitContext &context);
 KernelSpec emitReorder(const Node &node, EmitContext &context);
 
 /// Bias, activation and residual of a blocked conv2d / fused_conv; throws naming the node for

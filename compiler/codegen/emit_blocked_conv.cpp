@@ -333,13 +333,9 @@ BlockedConvBlocking blockedConvBlocking(int64_t ocBlocks, int64_t maxBlocks, con
   return {blocks, std::clamp<int64_t>(columns, 1, 14)};
 }
 
-KernelSpec emitBlockedConv(const Node &node, EmitContext &context) {
-  const TensorType &x = node.inputs[0]->type, &y = node.result->type;
-  if (node.attrInt("groups") != 1 || (!x.blocked() && !y.blocked()))
-    fail("codegen: node %{} ({}): the blocked conv needs groups 1 and a blocked side, got {} -> {}",
-         node.name(), node.info().name, toString(x), toString(y));
-  ConvEpilogue epilogue = blockedEpilogue(node);
-  if (blockedWinogradApplies(node)) return emitBlockedWinogradConv(node, epilogue, context);
+namespace {
+
+KernelSpec emitBlockedDirectConv(const Node &node, const ConvEpilogue &epilogue, EmitContext &context) {
   BlockedGeometry g = blockedGeometry(node);
   if (!g.outBlocked && epilogue.residual)
     fail("codegen: node %{} ({}): the blocked conv writes an nchw result only without a residual", node.name(),
@@ -392,10 +388,16 @@ KernelSpec emitBlockedConv(const Node &node, EmitContext &context) {
   return spec;
 }
 
-std::vector<KernelSpec> emitBlockedConvKernels(const Node &node, EmitContext &context) {
-  if (node.attrInt("groups") == 1 && blockedWinogradApplies(node))
-    return emitBlockedWinogradKernels(node, blockedEpilogue(node), context);
-  return {emitBlockedKernel(node, context)};
+} // namespace
+
+std::vector<KernelSpec> emitBlockedConv(const Node &node, EmitContext &context) {
+  const TensorType &x = node.inputs[0]->type, &y = node.result->type;
+  if (node.attrInt("groups") != 1 || (!x.blocked() && !y.blocked()))
+    fail("codegen: node %{} ({}): the blocked conv needs groups 1 and a blocked side, got {} -> {}",
+         node.name(), node.info().name, toString(x), toString(y));
+  ConvEpilogue epilogue = blockedEpilogue(node);
+  if (blockedWinogradApplies(node)) return emitBlockedWinogradConv(node, epilogue, context);
+  return {emitBlockedDirectConv(node, epilogue, context)};
 }
 
 } // namespace bisc

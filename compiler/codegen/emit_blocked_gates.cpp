@@ -173,8 +173,9 @@ std::vector<KernelSpec> emitBlockedFfm(const Node &node, EmitContext &context) {
   concatType.shape[1] = sp->type.shape[1] + cp->type.shape[1];
   Value *concat = context.scratchTensor(node.name() + ".concat", concatType);
   Node conv = detachedConv(concat, node.inputs[2], node.inputs[3], y, nullptr, /*relu=*/true);
-  std::vector<KernelSpec> phases{blockedConcatPhase(sp, cp, concat, context.defaults), emitBlockedConv(conv, context),
-                                 blockedPoolPhase("ffm_pool_blocked", y, pooled, context.defaults)};
+  std::vector<KernelSpec> phases{blockedConcatPhase(sp, cp, concat, context.defaults)};
+  for (KernelSpec &spec : emitBlockedConv(conv, context)) phases.push_back(std::move(spec));
+  phases.push_back(blockedPoolPhase("ffm_pool_blocked", y, pooled, context.defaults));
   if (auto hidden = attention.hiddenPhase(context.defaults)) phases.push_back(*hidden);
 
   GateOf gate = [=](KernelBuilder &k, llvm::Value *n, llvm::Value *channel) {
@@ -202,8 +203,10 @@ std::vector<KernelSpec> emitBlockedContextEmbedding(const Node &node, EmitContex
   };
   Combine add = [](KernelBuilder &k, llvm::Value *pixel, llvm::Value *g) { return k.ir().CreateFAdd(pixel, g); };
   Node conv = detachedConv(shifted, node.inputs[3], node.inputs[4], node.result, &node, /*relu=*/true);
-  return {blockedPoolPhase("ce_pool_blocked", x, pooled, context.defaults),
-          blockedApplyPhase("ce_add_blocked", x, shifted, gate, add, context.defaults), emitBlockedConv(conv, context)};
+  std::vector<KernelSpec> phases{blockedPoolPhase("ce_pool_blocked", x, pooled, context.defaults),
+                                 blockedApplyPhase("ce_add_blocked", x, shifted, gate, add, context.defaults)};
+  for (KernelSpec &spec : emitBlockedConv(conv, context)) phases.push_back(std::move(spec));
+  return phases;
 }
 
 } // namespace bisc

@@ -106,7 +106,10 @@ KernelSpec emitBlockedKernel(const Node &node, EmitContext &context) {
   case OpId::reorder: return emitReorder(node, context);
   case OpId::conv2d:
   case OpId::fused_conv:
-    return node.attrInt("groups") == 1 ? emitBlockedConv(node, context) : emitBlockedDepthwiseConv(node, context);
+    if (node.attrInt("groups") == 1)
+      fail("codegen: node %{} (dense conv) may run as several kernels in the blocked layout; emit it with "
+           "emitNodeKernels (a bisc bug)", node.name());
+    return emitBlockedDepthwiseConv(node, context);
   case OpId::max_pool:
   case OpId::avg_pool: return emitBlockedPool(node, context);
   case OpId::global_avg_pool: return emitBlockedGlobalAvgPool(node, context);

@@ -68,19 +68,17 @@ struct Plan {
   int64_t pairFloats() const { return kPoints * ic() * blocks * c; }
 };
 
-/// Switches `p` to the two-kernel form when V of the whole map fits kSharedInputBudget and M
-/// of all its tiles the stack.
-void useSharedInput(Plan &p, int64_t maxRegisterTiles) {
-  int64_t registerBlocks = ceilDiv(p.tiles, maxRegisterTiles);
-  int64_t registerTiles = ceilDiv(p.tiles, registerBlocks), rangeTiles = registerTiles * registerBlocks;
-  if (kPoints * p.ic() * rangeTiles * 4 > kSharedInputBudget || kPoints * rangeTiles * p.blocks * p.c * 4 > kStackBudget)
-    return;
-  p.sharedInput = true;
-  p.registerTiles = registerTiles, p.rangeTiles = rangeTiles, p.ranges = 1;
-  p.pairsPerGroup = 1, p.groups = p.pairs;
+/// Cuts the tiles into about `ranges` equal ranges of equal register blocks of at most
+/// `maxRegisterTiles` tiles.
+void cutRanges(Plan &p, int64_t ranges, int64_t maxRegisterTiles) {
+  int64_t perRange = ceilDiv(p.tiles, ranges);
+  int64_t registerBlocks = ceilDiv(perRange, maxRegisterTiles);
+  p.registerTiles = ceilDiv(perRange, registerBlocks);
+  p.rangeTiles = p.registerTiles * registerBlocks;
+  p.ranges = ceilDiv(p.tiles, p.rangeTiles);
 }
 
-Plan plan(const Node &node, const Schedule &defaults, bool allowSharedInput) {
+Plan plan(const Node &node, const Schedule &defaults) {
   const Shape &x = node.inputs[0]->type.shape, &y = node.result->type.shape;
   auto pads = node.attrInts("pads");
   Plan p{};
@@ -99,18 +97,24 @@ Plan plan(const Node &node, const Schedule &defaults, bool allowSharedInput) {
   int64_t tileBytes = (kPoints * p.ic() + kPoints * p.blocks * p.c) * 4;
   int64_t maxTiles = std::max<int64_t>(1, std::min(kStackBudget / tileBytes,
                                                    kAccumulatorBudget / (kPoints * p.blocks * p.c * 4)));
-  p.ranges = ceilDiv(p.tiles, maxTiles);
-  int64_t perRange = ceilDiv(p.tiles, p.ranges);
-  int64_t registerBlocks = ceilDiv(perRange, blocking.columns);
-  p.registerTiles = ceilDiv(perRange, registerBlocks);
-  p.rangeTiles = p.registerTiles * registerBlocks;
-  p.ranges = ceilDiv(p.tiles, p.rangeTiles);
+  cutRanges(p, ceilDiv(p.tiles, maxTiles), blocking.columns);
   p.pairs = ceilDiv(p.ocBlocks, p.blocks);
+  if (p.ranges > 1) {
+    // Every range would stream all of U: the two-kernel form, if V of the whole map fits the
+    // scratch budget and M of all its tiles the stack.
+    Plan whole = p;
+    cutRanges(whole, 1, blocking.columns);
+    if (whole.vFloats() * 4 <= kSharedInputBudget && whole.mFloats() * 4 <= kStackBudget) {
+      p = whole;
+      p.sharedInput = true;
+      p.pairsPerGroup = 1, p.groups = p.pairs;
+      return p;
+    }
+  }
   int64_t largest = std::clamp<int64_t>(kWeightBudget / (p.pairFloats() * 4), 1, p.pairs);
   p.groups = ceilDiv(p.pairs, largest);
   p.pairsPerGroup = ceilDiv(p.pairs, p.groups);  // groups of equal size (see emit_winograd.cpp)
   p.groups = ceilDiv(p.pairs, p.pairsPerGroup);
-  if (allowSharedInput && p.ranges > 1) useSharedInput(p, blocking.columns);
   return p;
 }
 
@@ -418,23 +422,14 @@ KernelSpec winogradSpec(const Node &node, const ConvEpilogue &epilogue, EmitCont
   return spec;
 }
 
-void requireWinograd(const Node &node) {
+} // namespace
+
+std::vector<KernelSpec> emitBlockedWinogradConv(const Node &node, const ConvEpilogue &epilogue,
+                                                EmitContext &context) {
   if (!blockedWinogradApplies(node))
     fail("codegen: node %{}: blocked Winograd F(4x4,3x3) needs a dense 3x3 stride-1 undilated conv with >= {} "
          "input and output channels", node.name(), kMinChannels);
-}
-
-} // namespace
-
-KernelSpec emitBlockedWinogradConv(const Node &node, const ConvEpilogue &epilogue, EmitContext &context) {
-  requireWinograd(node);
-  return winogradSpec(node, epilogue, context, plan(node, context.defaults, false), -1);
-}
-
-std::vector<KernelSpec> emitBlockedWinogradKernels(const Node &node, const ConvEpilogue &epilogue,
-                                                   EmitContext &context) {
-  requireWinograd(node);
-  Plan p = plan(node, context.defaults, true);
+  Plan p = plan(node, context.defaults);
   if (!p.sharedInput) return {winogradSpec(node, epilogue, context, p, -1)};
   int64_t vOffset = context.reserveScratch(p.vFloats() * 4);
   KernelSpec input{"input_transform_blocked", context.defaults, {}};

@@ -54,7 +54,7 @@ std::vector<KernelSpec> emitNodeKernels(const Node &node, EmitContext &context) 
     return {emitKernel(node, context)};
   case OpId::conv2d:
   case OpId::fused_conv:
-    if (usesBlockedLayout(node)) return emitBlockedConvKernels(node, context);
+    if (usesBlockedLayout(node) && node.attrInt("groups") == 1) return emitBlockedConv(node, context);
     return {emitKernel(node, context)};
   default: return {emitKernel(node, context)};
   }

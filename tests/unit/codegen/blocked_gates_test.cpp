@@ -2,10 +2,11 @@
 // against the reference interpreter (which ignores layouts), for blocks 4, 8 and 16, each
 // compiled with 1 and 2 threads: planes shorter than, equal to and longer than the pool's
 // partial sums with a tail, several images, FFM with one attention conv (none / relu) and two
-// (relu / none), CE with 3x3 (direct and Winograd), strided, dilated and 1x1 convs. Each case
-// counts the kernel families, so none can pass on the NCHW gates behind reorders. Then: ARM
-// gives the NCHW kernel's bits, the verifier's errors for gates that cannot be blocked, and
-// the blocked-layout pass keeping a chain of the three gates in one region.
+// (relu / none), CE with 3x3 (direct, Winograd in one kernel and in two), strided, dilated
+// and 1x1 convs. Each case counts the kernel families, so none can pass on the NCHW gates
+// behind reorders. Then: ARM gives the NCHW kernel's bits, the verifier's errors for gates
+// that cannot be blocked, and the blocked-layout pass keeping a chain of the three gates in
+// one region.
 #include "blocked_checks.h"
 
 #include "ir/error.h"
@@ -140,6 +141,10 @@ TEST_CASE("codegen: blocked context_embedding, 3x3 / strided / dilated / 1x1 con
   // BiSeNetV2's shape at 1/32 (128 channels there): 16 channels and more go to Winograd.
   checkKernels("blk_ce_winograd", ceGraph(8, "1,16,6,13", 16, 16, 3, " {pads=[1,1,1,1]}"),
                ceFamilies("winograd_f4x4_blocked"));
+  // A map of 160 tiles: Winograd's two-kernel form, its V in scratch after the gate's own.
+  std::map<std::string, int> twoKernels = ceFamilies("winograd_f4x4_blocked");
+  twoKernels["input_transform_blocked"] = 1;
+  checkKernels("blk_ce_winograd_shared", ceGraph(16, "1,64,40,64", 64, 64, 3, " {pads=[1,1,1,1]}"), twoKernels);
 }
 
 TEST_CASE("codegen: gates that cannot be blocked are named by the layout rule") {

@@ -71,9 +71,7 @@ void *CompiledModel::symbol(const std::string &suffix) {
 
 Tensor CompiledModel::run(const Tensor &input) {
   Tensor out(output_);
-  int status = reinterpret_cast<RunFn>(symbol("run"))(ctx_, input.f32().data(), size_t(input.elements()),
-                                                      out.f32().data(), size_t(out.elements()));
-  if (status != 0) fail("{}_run failed with status {}", name_, status);
+  runInto(input, out.f32().data());
   return out;
 }
 
@@ -83,11 +81,15 @@ Tensor CompiledModel::run(const Tensor &input, size_t byteOffset) {
   std::vector<std::byte> buffer(bytes + 128);
   auto address = reinterpret_cast<uintptr_t>(buffer.data());
   auto *logits = reinterpret_cast<float *>((address + 63) / 64 * 64 + byteOffset);
-  int status = reinterpret_cast<RunFn>(symbol("run"))(ctx_, input.f32().data(), size_t(input.elements()), logits,
-                                                      size_t(out.elements()));
-  if (status != 0) fail("{}_run failed with status {}", name_, status);
+  runInto(input, logits);
   std::memcpy(out.f32().data(), logits, bytes);
   return out;
+}
+
+void CompiledModel::runInto(const Tensor &input, float *logits) {
+  int status = reinterpret_cast<RunFn>(symbol("run"))(ctx_, input.f32().data(), size_t(input.elements()), logits,
+                                                      size_t(output_.elements()));
+  if (status != 0) fail("{}_run failed with status {}", name_, status);
 }
 
 std::vector<uint8_t> CompiledModel::runLabels(const Tensor &input) {

@@ -32,6 +32,8 @@ public:
 
 private:
   void *symbol(const std::string &suffix);
+  /// Runs to logits at `logits` (the output's element count).
+  void runInto(const Tensor &input, float *logits);
 
   std::string name_;
   CompileStats stats_;
